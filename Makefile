@@ -1,0 +1,31 @@
+# ESS Pratiques — two commands do everything: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install demo test test-e2e bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 ou plus est requis")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+demo: install
+	$(BIN)/esspratiques migrate
+	$(BIN)/esspratiques seed-demo
+	@echo ""
+	@echo "  ESS Pratiques tourne sur http://127.0.0.1:$(PORT)"
+	@echo "  Connexion de démonstration : demo@esspratiques.localhost / demo-ess-pratiques"
+	@echo ""
+	PORT=$(PORT) $(BIN)/esspratiques serve --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
