@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from piccolo.columns import (
+    Integer,
+    Real,
     UUID,
     Boolean,
     ForeignKey,
@@ -83,4 +85,35 @@ class MemberInvitation(Table, tablename="member_invitation"):
     token_hash = Varchar(length=64, unique=True, index=True)
     expires_at = Timestamptz()
     accepted = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class StakeholderGroup(Table, tablename="stakeholder_group"):
+    """A group of stakeholders on the organisation's map (influence × importance)."""
+
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(references=Organisation, null=False, on_delete=OnDelete.cascade)
+    name = Varchar(length=120)
+    category = Varchar(length=40)  # a key of organisations.categories, or "autre"
+    influence = Integer(default=3)  # 1..5
+    importance = Integer(default=3)  # 1..5 (importance / interest)
+    power = Boolean(default=False)  # salience flags (Mitchell, Agle & Wood)
+    legitimacy = Boolean(default=False)
+    urgency = Boolean(default=False)
+    engagement = Varchar(length=20, default="consulter")  # informer | consulter | impliquer | collaborer | codecider
+    weight_override = Real(null=True, default=None)  # None: derived from the position
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Contact(Table, tablename="contact"):
+    """A person the organisation may invite. Personal data: erasable at any time."""
+
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(references=Organisation, null=False, on_delete=OnDelete.cascade)
+    group = ForeignKey(references=StakeholderGroup, null=False, on_delete=OnDelete.restrict)
+    email = Varchar(length=254)
+    name = Varchar(length=200, default="")
+    organisation_name = Varchar(length=200, default="")
+    language = Varchar(length=2, default="fr")
+    opted_out = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
