@@ -20,7 +20,7 @@ demo: install
 	$(BIN)/esspratiques seed-demo
 	@echo ""
 	@echo "  ESS Pratiques tourne sur http://127.0.0.1:$(PORT)"
-	@echo "  Connexion de démonstration : demo@esspratiques.localhost / demo-ess-pratiques"
+	@echo "  Connexion de démonstration : demo@esspratiques.example / demo-ess-pratiques"
 	@echo ""
 	PORT=$(PORT) $(BIN)/esspratiques serve --port $(PORT)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def route_handlers() -> list:
     from api.health import health
+    from api.pages.diagnosis import DiagnosisPages
+    from api.v1.diagnosis import DiagnosisApi, ReferentielApi
     from api.pages.accounts import AccountPages
     from api.pages.organisation import OrganisationListPages, OrganisationPages
     from api.v1.accounts import SessionApi
@@ -18,4 +20,7 @@ def route_handlers() -> list:
         SessionApi,
         MyOrganisationsApi,
         OrganisationApi,
+        DiagnosisPages,
+        ReferentielApi,
+        DiagnosisApi,
     ]

@@ -109,7 +109,7 @@ def load_settings() -> Settings:
         smtp_user=os.environ.get("SMTP_USER") or None,
         smtp_password=os.environ.get("SMTP_PASSWORD") or None,
         smtp_security=os.environ.get("SMTP_SECURITY", "starttls").lower(),
-        mail_from=os.environ.get("MAIL_FROM", "ESS Pratiques <no-reply@esspratiques.localhost>"),
+        mail_from=os.environ.get("MAIL_FROM", "ESS Pratiques <no-reply@esspratiques.example>"),
         mail_rate_per_minute=int(os.environ.get("MAIL_RATE_PER_MINUTE", "120")),
         session_days=int(os.environ.get("SESSION_DAYS", "14")),
         login_rate_per_minute=int(os.environ.get("LOGIN_RATE_PER_MINUTE", "10")),

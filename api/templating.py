@@ -33,6 +33,9 @@ def fr_datetime(value: dt.datetime | None) -> str:
     return "—" if value is None else format_datetime(value, format="d MMMM y 'à' HH:mm", locale="fr_FR", tzinfo="Europe/Paris")
 
 
+NAV_SECTIONS = ["demarche", "diagnostic", "equipe"]
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -42,6 +45,8 @@ def build_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Sections of the cycle the navigation shows (each domain adds its key when its pages exist).
+    env.globals["NAV_SECTIONS"] = NAV_SECTIONS
     env.filters.update(fr_number=fr_number, fr_percent=fr_percent, fr_date=fr_date, fr_datetime=fr_datetime)
     return env
 

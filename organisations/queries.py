@@ -68,7 +68,7 @@ async def membership_for(*, user_id: uuid.UUID, slug: str | None = None, organis
 
 
 async def organisation_get(*, organisation_id: uuid.UUID) -> dict | None:
-    return await Organisation.select().where(Organisation.id == organisation_id).first()
+    return await Organisation.select().where(Organisation.id == organisation_id).output(load_json=True).first()
 
 
 async def members_list(*, organisation_id: uuid.UUID) -> list[dict]:

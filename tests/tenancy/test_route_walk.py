@@ -16,6 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from organisations.tables import Membership, Organisation
+from surveys import services as surveys_services
 from tests.helpers import api, csrf_token, sign_up
 
 # Routes anyone may call (path, method). Everything else needs a login.
@@ -31,6 +32,7 @@ PUBLIC = {
     ("/invitation/{token:str}", "GET"), ("/invitation/{token:str}", "POST"),
     ("/api/v1/session", "POST"), ("/api/v1/session", "DELETE"),
     ("/api/v1/signup", "POST"),
+    ("/api/v1/referentiels", "GET"), ("/api/v1/referentiels/{key:str}/{version:str}", "GET"),
 }
 # Routes that need a login but no organisation: they only ever show the caller's own data.
 OWN_DATA = {
@@ -67,11 +69,24 @@ async def test_every_route_is_sealed_from_other_organisations_and_anonymous_visi
     owner_b = client
     b = await sign_up(owner_b, email="bob@example.org", org_name="Organisation Secrète B")
     b_member = await Membership.select(Membership.id).where(Membership.organisation == uuid.UUID(b.org_id)).first()
+    b_user = await Membership.select(Membership.user).where(Membership.organisation == uuid.UUID(b.org_id)).first()
+    b_practice = await surveys_services.custom_practice_add(
+        organisation_id=uuid.UUID(b.org_id), theme="gouvernance", org_statement="Pratique secrète de B", stakeholder_statement="", categories=[]
+    )
+    b_diagnosis = await surveys_services.diagnosis_open(
+        organisation_id=uuid.UUID(b.org_id), user_id=b_user["user"], referentiel_key="essentiel"
+    )
     values = {
         "slug": b.slug,
         "org_id": b.org_id,
         "member_id": str(b_member["id"]),
         "token": "jeton-inconnu",
+        "key": "essentiel",
+        "version": "2026.1",
+        "practice_id": str(b_practice.id),
+        "diagnosis_id": str(b_diagnosis.id),
+        "theme_key": "gouvernance",
+        "practice_key": "gouv.elections",
     }
 
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as a_client:
