@@ -22,6 +22,8 @@ demo: install
 	@echo "  ESS Pratiques tourne sur http://127.0.0.1:$(PORT)"
 	@echo "  Connexion de démonstration : demo@esspratiques.example / demo-ess-pratiques"
 	@echo ""
+	@echo "  Boîte de réception de démonstration : http://127.0.0.1:$(PORT)/demo/boite-de-reception"
+	PORT=$(PORT) $(BIN)/esspratiques worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	PORT=$(PORT) $(BIN)/esspratiques serve --port $(PORT)
 
 test: install

@@ -1,4 +1,4 @@
-"""The `esspratiques` command: serve, migrate, seed-demo, create-admin."""
+"""The `esspratiques` command: serve, migrate, seed-demo, create-admin, worker, send-outbox, erase-expired-contacts."""
 
 from __future__ import annotations
 
@@ -85,6 +85,25 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
     print(f"Compte administrateur créé : {args.email}")
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from emails.worker import main_worker
+
+    main_worker(args)
+
+
+def cmd_send_outbox(args: argparse.Namespace) -> None:
+    from emails.worker import main_send_outbox
+
+    main_send_outbox(args)
+
+
+def cmd_erase_expired_contacts(_args: argparse.Namespace) -> None:
+    from organisations.stakeholders import erase_expired_contacts
+
+    result = asyncio.run(erase_expired_contacts())
+    print(f"Contacts effacés (durée de conservation dépassée) : {result}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="esspratiques", description="ESS Pratiques")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--headcount", default="1-9")
     admin.add_argument("--password", help="À défaut : ESSP_ADMIN_PASSWORD ou saisie masquée")
     admin.set_defaults(func=cmd_create_admin)
+    worker = sub.add_parser("worker", help="Envoyer les e-mails de la file d'attente, en continu")
+    worker.add_argument("--once", action="store_true", help="S'arrêter quand plus rien n'est à envoyer")
+    worker.add_argument("--poll", type=float, default=2.0, help="Secondes entre deux vérifications de la file")
+    worker.add_argument("--batch", type=int, help="Messages par lot (défaut : 50, moins si MAIL_RATE_PER_MINUTE est bas)")
+    worker.set_defaults(func=cmd_worker)
+    send = sub.add_parser("send-outbox", help="Envoyer tout ce qui est dû maintenant, avec une barre de progression")
+    send.add_argument("--batch", type=int, help="Messages par lot")
+    send.set_defaults(func=cmd_send_outbox)
+    sub.add_parser(
+        "erase-expired-contacts", help="Effacer les contacts dont la durée de conservation est dépassée (à lancer chaque jour)"
+    ).set_defaults(func=cmd_erase_expired_contacts)
     return parser
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import random
 
 from api.db import transaction
+from consultations import links
+from consultations import services as consultations
+from consultations.tables import Invitation
+from organisations.demo import seed_stakeholders
+from organisations.tables import StakeholderGroup
 from surveys.services import AnswerInput, answer_save, diagnosis_close, diagnosis_open, diagnosis_scope
 from organisations.services import OrganisationInput, signup
 from organisations.tables import Membership, Organisation, User
@@ -49,6 +54,8 @@ async def seed_demo() -> bool:
             await Membership(user=member.id, organisation=org.id, role=role).save()
             team.append(member.id)
     await seed_diagnosis(organisation_id=org.id, team=team)
+    await seed_stakeholders(org.id)
+    await seed_campaigns(organisation_id=org.id, user_id=user.id)
     return True
 
 
@@ -89,3 +96,54 @@ async def seed_diagnosis(*, organisation_id, team) -> None:
                 ),
             )
     await diagnosis_close(organisation_id=organisation_id, diagnosis_id=diagnosis.id)
+
+
+# How each group sees the organisation, on average (1–5), and how often it answers.
+_DEMO_PERCEPTION = {
+    "salaries": (3.0, 0.9), "benevoles": (3.6, 0.8), "adherents": (3.3, 0.75), "usagers": (3.9, 0.7),
+    "financeurs": (3.2, 1.0), "collectivites": (3.4, 1.0), "partenaires": (3.5, 0.75),
+}
+# Where stakeholders disagree with the team: seen lower on governance and pay, higher on the environment.
+_DEMO_THEME_SHIFT = {"gouvernance": -0.9, "social": -0.6, "environnement": 0.8, "diversite": 0.3}
+
+
+async def seed_campaigns(*, organisation_id, user_id) -> None:
+    """A closed consultation answered by about 60 stakeholders, and an open one."""
+    rng = random.Random(31)
+    groups = await StakeholderGroup.select(StakeholderGroup.id).where(StakeholderGroup.organisation == organisation_id)
+    audience = tuple(consultations.AudienceInput(group_id=g["id"]) for g in groups)
+    closed = await consultations.campaign_create(
+        organisation_id=organisation_id, user_id=user_id,
+        data=consultations.CampaignInput(
+            title="Consultation des parties prenantes 2026", referentiel_key="complet", threshold=5, audience=audience,
+            message="Merci de prendre dix minutes pour nous dire comment vous voyez notre association.",
+        ),
+    )
+    await consultations.campaign_launch(organisation_id=organisation_id, campaign_id=closed.id, accept_warnings=True)
+    invitations = await Invitation.select(Invitation.id, Invitation.nonce, Invitation.campaign_group.category.as_alias("category")).where(
+        Invitation.campaign == closed.id
+    ).order_by(Invitation.id)
+    for invitation in invitations:
+        mean, rate = _DEMO_PERCEPTION.get(invitation["category"], (3.3, 0.7))
+        if rng.random() > rate:
+            continue
+        respondent = await consultations.respondent_for_invitation(
+            links.make_token(links.PURPOSE_INVITATION, invitation["id"], invitation["nonce"])
+        )
+        answers = {}
+        for practice in respondent.practices:
+            if rng.random() < 0.08:
+                answers[practice.key] = {"answer": "dont_know"}
+                continue
+            level = round(rng.gauss(mean + _DEMO_THEME_SHIFT.get(practice.theme, 0.0), 0.9))
+            answers[practice.key] = {"answer": str(min(5, max(1, level))), "importance": str(min(5, max(1, round(rng.gauss(3.8, 0.9)))))}
+        await consultations.submit(respondent, answers)
+    await consultations.campaign_close(organisation_id=organisation_id, campaign_id=closed.id)
+    opened = await consultations.campaign_create(
+        organisation_id=organisation_id, user_id=user_id,
+        data=consultations.CampaignInput(
+            title="Consultation des bénévoles — printemps", referentiel_key="essentiel", threshold=5,
+            audience=tuple(a for a in audience[:2]),
+        ),
+    )
+    await consultations.campaign_launch(organisation_id=organisation_id, campaign_id=opened.id, accept_warnings=True)

@@ -71,7 +71,7 @@ def _detail(exc: HTTPException) -> str | None:
     # Litestar's own default details are English reason phrases: keep ours only.
     if not detail or detail == exc.__class__.__name__ or detail in {
         "Not Found", "Unauthorized", "Forbidden", "Method Not Allowed", "Bad Request", "Too Many Requests",
-        "Internal Server Error",
+        "Internal Server Error", "Request Entity Too Large",
     }:
         return None
     return detail

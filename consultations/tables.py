@@ -38,6 +38,9 @@ class Campaign(Table, tablename="campaign"):
     status = Varchar(length=20, default="draft")  # draft | open | closed | archived
     reminder_days = JSON(default=[7, 14])
     reminder_max = Integer(default=2)
+    # Reminders are counted per campaign, never per invitation: nothing records who was reminded.
+    reminders_sent = Integer(default=0)
+    last_reminder_on = Date(null=True, default=None)
     created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     launched_at = Timestamptz(null=True, default=None)
@@ -54,6 +57,7 @@ class CampaignGroup(Table, tablename="campaign_group"):
     category = Varchar(length=40)
     weight = Real(default=1.0)
     all_contacts = Boolean(default=True)
+    contact_ids = JSON(default=[])  # when not all_contacts: the chosen contacts (draft only)
     shared_link_nonce = Varchar(length=32, null=True, default=None)  # set when its open link is on
 
 
@@ -68,8 +72,6 @@ class Invitation(Table, tablename="invitation"):
     language = Varchar(length=2, default="fr")
     used = Boolean(default=False)
     revoked = Boolean(default=False)
-    reminders_sent = Integer(default=0)
-    last_reminded_on = Date(null=True, default=None)
 
 
 class Draft(Table, tablename="response_draft"):

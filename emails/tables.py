@@ -19,10 +19,15 @@ class OutboxMessage(Table, tablename="outbox_message"):
     html = Text()
     text = Text()
     headers = JSON(default={})
-    # pending → sending (leased) → sent | bounced ; temporary failures go back to pending.
+    # pending → sending (leased) → sent | bounced | failed ; temporary failures go back to
+    # pending with a backoff (see emails/delivery.py). "failed": retries exhausted or the
+    # message itself is unsendable; "bounced": the recipient's server refused it (5xx).
     status = Varchar(length=20, default="pending", index=True)
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow())
     lease_until = Timestamptz(null=True, default=None)
+    # The claim token of the worker batch holding the lease: only that batch may confirm.
+    claimed_by = Varchar(length=120, default="")
     last_error = Text(default="")
+    sent_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

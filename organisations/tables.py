@@ -117,3 +117,19 @@ class Contact(Table, tablename="contact"):
     language = Varchar(length=2, default="fr")
     opted_out = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ContactImport(Table, tablename="contact_import"):
+    """A parsed contact file awaiting confirmation (the import preview).
+
+    Kept server-side so the confirm step writes exactly what was previewed, never
+    what a form sends back. Deleted when confirmed, cancelled or expired.
+    """
+
+    id = UUID(primary_key=True)  # random (uuid4): the preview's key in its URL
+    organisation = ForeignKey(references=Organisation, null=False, on_delete=OnDelete.cascade)
+    created_by = ForeignKey(references=User, null=True, on_delete=OnDelete.set_null)
+    filename = Varchar(length=255, default="")
+    preview = Text(default="")  # msgspec JSON of organisations.contact_io.ImportPreview
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()

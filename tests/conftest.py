@@ -19,6 +19,8 @@ os.environ.setdefault("DATABASE_URL", f"sqlite:///{_RUN_DIR / 'test.sqlite'}")
 os.environ["ESSP_VAR_DIR"] = str(_RUN_DIR / "var")
 os.environ["ESSP_ENV"] = "test"
 os.environ["DB_POOL"] = "0"
+# Tests walk many survey pages from one address; the link limit itself is tested with its real value.
+os.environ["LINK_RATE_PER_MINUTE"] = "100000"
 os.environ["SECRET_KEY"] = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 os.environ["BASE_URL"] = "http://testserver.local"
 os.environ.pop("SMTP_HOST", None)

@@ -25,3 +25,15 @@ async def test_demo_has_a_closed_diagnosis_answered_by_three_members(client):
     await log_in(client, DEMO_EMAIL, DEMO_PASSWORD)
     results = await client.get(f"/o/{DEMO_SLUG}/diagnostic/{diagnosis['id']}/resultats")
     assert results.status_code == 200 and "Vos axes de progrès" in results.text
+
+
+async def test_demo_has_a_closed_campaign_with_about_sixty_answers_and_an_open_one(client):
+    from consultations.tables import Campaign, CampaignGroup, Response
+
+    await seed_demo()
+    closed = await Campaign.objects().where(Campaign.status == "closed").first()
+    assert await Campaign.count().where(Campaign.status == "open") == 1
+    groups = await CampaignGroup.count().where(CampaignGroup.campaign == closed.id)
+    answers = await Response.count().where(Response.campaign == closed.id)
+    assert 6 <= groups <= 8
+    assert 40 <= answers <= 70

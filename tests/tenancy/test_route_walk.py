@@ -15,7 +15,11 @@ import uuid
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
+from organisations import stakeholders
+from organisations.tables import Contact
 from organisations.tables import Membership, Organisation
+from consultations import services as consultation_services
+from consultations.tables import CampaignGroup, Invitation
 from surveys import services as surveys_services
 from tests.helpers import api, csrf_token, sign_up
 
@@ -32,7 +36,14 @@ PUBLIC = {
     ("/invitation/{token:str}", "GET"), ("/invitation/{token:str}", "POST"),
     ("/api/v1/session", "POST"), ("/api/v1/session", "DELETE"),
     ("/api/v1/signup", "POST"),
+    ("/demo/boite-de-reception", "GET"), ("/demo/boite-de-reception/{message_id:uuid}", "GET"),  # demo inbox: no SMTP, not production
     ("/api/v1/referentiels", "GET"), ("/api/v1/referentiels/{key:str}/{version:str}", "GET"),
+    # Respondents: the signed link token is the only credential (see tests/consultations).
+    *{(f"/{kind}/{{token:str}}{suffix}", method) for kind in ("r", "q") for suffix, method in (
+        ("", "GET"), ("/etape/{number:int}", "GET"), ("/etape/{number:int}", "POST"), ("/brouillon", "POST"),
+        ("/envoyer", "GET"), ("/envoyer", "POST"))},
+    ("/r/{token:str}/reponses.json", "POST"),
+    ("/desinscription/{token:str}", "GET"), ("/desinscription/{token:str}", "POST"),
 }
 # Routes that need a login but no organisation: they only ever show the caller's own data.
 OWN_DATA = {
@@ -81,6 +92,7 @@ async def test_every_route_is_sealed_from_other_organisations_and_anonymous_visi
         "org_id": b.org_id,
         "member_id": str(b_member["id"]),
         "token": "jeton-inconnu",
+        "message_id": str(uuid.uuid4()),
         "key": "essentiel",
         "version": "2026.1",
         "practice_id": str(b_practice.id),
@@ -88,6 +100,32 @@ async def test_every_route_is_sealed_from_other_organisations_and_anonymous_visi
         "theme_key": "gouvernance",
         "practice_key": "gouv.elections",
     }
+    # B's stakeholder map: a group, a contact and a pending import preview.
+    b_group = await stakeholders.group_create(
+        organisation_id=uuid.UUID(b.org_id), data=stakeholders.GroupInput(category="salaries")
+    )
+    b_contact = await stakeholders.contact_create(
+        organisation_id=uuid.UUID(b.org_id),
+        data=stakeholders.ContactInput(email="secret-b@example.org", group_id=b_group, name="Secrète B"),
+    )
+    b_import, _ = await stakeholders.contact_import_preview(
+        organisation_id=uuid.UUID(b.org_id), user_id=None, data="email;groupe\nautre-b@example.org;Salariés\n".encode(), filename="b.csv"
+    )
+    values.update(group_id=str(b_group), contact_id=str(b_contact), import_id=str(b_import))
+    b_campaign = await consultation_services.campaign_create(
+        organisation_id=uuid.UUID(b.org_id), user_id=b_user["user"],
+        data=consultation_services.CampaignInput(
+            title="Consultation secrète B", referentiel_key="essentiel", threshold=3, shared_links=True,
+            audience=(consultation_services.AudienceInput(group_id=b_group),),
+        ),
+    )
+    await consultation_services.campaign_launch(organisation_id=uuid.UUID(b.org_id), campaign_id=b_campaign.id, accept_warnings=True)
+    b_campaign_group = await CampaignGroup.select(CampaignGroup.id).where(CampaignGroup.campaign == b_campaign.id).first()
+    b_invitation = await Invitation.select(Invitation.id).where(Invitation.campaign == b_campaign.id).first()
+    values.update(
+        campaign_id=str(b_campaign.id), campaign_group_id=str(b_campaign_group["id"]), invitation_id=str(b_invitation["id"]),
+        fmt="svg", number="1",
+    )
 
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as a_client:
         a_client.follow_redirects = False
@@ -122,3 +160,4 @@ async def test_every_route_is_sealed_from_other_organisations_and_anonymous_visi
     # B's data is untouched.
     assert await Organisation.count().where(Organisation.name == "Organisation Secrète B") == 1
     assert await Membership.count().where(Membership.organisation == uuid.UUID(b.org_id)) == 1
+    assert await Contact.count().where(Contact.organisation == uuid.UUID(b.org_id)) == 1
