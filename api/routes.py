@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def route_handlers() -> list:
     from api.health import health
+    from api.pages.results import ResultsPages
+    from api.v1.results import ResultsApi
     from api.v1.consultations import CampaignApi
     from api.pages.consultations import ConsultationPages
     from api.pages.respond import InvitationPages, OpenLinkPages, UnsubscribePages
@@ -38,4 +40,6 @@ def route_handlers() -> list:
         OpenLinkPages,
         UnsubscribePages,
         CampaignApi,
+        ResultsPages,
+        ResultsApi,
     ]

@@ -87,3 +87,91 @@ class InvitationOut(msgspec.Struct):
     name: str | None
     language: str
     revoked: bool
+
+
+class GroupResultOut(msgspec.Struct):
+    group_id: str
+    name: str
+    category: str
+    weight: float
+    open_link: bool
+    suppressed: bool
+    n_respondents: int | None
+
+
+class PracticeResultOut(msgspec.Struct):
+    practice_key: str
+    theme_key: str
+    label: str
+    suppressed: bool
+    n: int | None
+    mean: float | None
+    median: float | None
+    std: float | None
+    ci_low: float | None
+    ci_high: float | None
+    dont_know_share: float | None
+    rwg: float | None
+    distribution: dict[int, int] | None
+    mean_importance: float | None
+    self_mean: float | None
+    gap: float | None
+    category: str
+    category_label: str
+    reason: str
+
+
+class CellOut(msgspec.Struct):
+    practice_key: str
+    group_id: str
+    group_name: str
+    open_link: bool
+    suppressed: bool
+    n: int | None
+    mean: float | None
+    mean_importance: float | None
+
+
+class ThemeResultOut(msgspec.Struct):
+    theme_key: str
+    title: str
+    score: float | None
+    self_score: float | None
+    n_practices: int
+
+
+class PriorityOut(msgspec.Struct):
+    rank: int
+    practice_key: str
+    label: str
+    theme_key: str
+    score: float
+    reason: str
+    category: str | None
+    mark: str | None
+
+
+class CommentOut(msgspec.Struct):
+    group_name: str
+    practice: str
+    comment: str
+
+
+class CampaignResultsOut(msgspec.Struct):
+    campaign_id: uuid.UUID
+    published: bool
+    threshold: int
+    respondents: int | None = None
+    everything_suppressed: bool = False
+    groups: list[GroupResultOut] = []
+    practices: list[PracticeResultOut] = []
+    cells: list[CellOut] = []
+    themes: list[ThemeResultOut] = []
+    priorities: list[PriorityOut] = []
+    materiality: list[dict] = []
+    comments: list[CommentOut] = []
+    trends: list[dict] = []
+
+
+class PriorityMarkIn(msgspec.Struct, forbid_unknown_fields=True):
+    state: Annotated[str, msgspec.Meta(pattern="^(pinned|dismissed)$")] | None = None

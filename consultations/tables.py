@@ -118,3 +118,12 @@ class ResponseAnswer(Table, tablename="response_answer"):
     level = Integer(null=True, default=None)
     importance = Integer(null=True, default=None)
     comment = Text(default="")
+
+
+class PriorityMark(Table, tablename="priority_mark"):
+    """The organisation pins or dismisses a practice in a campaign's priorities."""
+
+    id = UUID(primary_key=True)
+    campaign = ForeignKey(references=Campaign, null=False, on_delete=OnDelete.cascade)
+    practice_key = Varchar(length=60)
+    state = Varchar(length=20)  # pinned | dismissed

@@ -1,0 +1,294 @@
+"""A campaign's results: the one path from the database to published figures.
+
+Reads the campaign's anonymous responses into Polars, runs the pure analytics
+(`analytics/`), and returns only what may be shown. The anonymity threshold is
+applied inside analytics (suppression.py), once; every page, API response,
+export and chart is built from `CampaignResults`, so they all inherit it.
+While a campaign is open nothing about stakeholders is published at all:
+comparing two views around one submission can then never isolate it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from analytics import compare, materiality, priorities, publish_practice_stats, self_view, theme_stats
+from analytics.frames import GROUPS_SCHEMA, PRACTICES_SCHEMA, RESPONSES_SCHEMA, SELF_ANSWERS_SCHEMA
+from analytics.suppression import filter_comments
+from analytics.trends import theme_trend
+from api.errors import NotFound
+from consultations.services import campaign_practices
+from consultations.tables import Campaign, CampaignGroup, PriorityMark, ResponseAnswer
+from surveys.queries import self_answers_frame
+from surveys.referentiel import get_referentiel
+from surveys.tables import Diagnosis
+
+
+@dataclass
+class CampaignResults:
+    campaign: dict
+    published: bool
+    everything_suppressed: bool = False
+    respondents: int = 0
+    diagnosis: dict | None = None
+    groups: list[dict] = field(default_factory=list)
+    practices: list[dict] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)
+    themes: list[dict] = field(default_factory=list)
+    priorities: list[dict] = field(default_factory=list)
+    materiality: list[dict] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)
+    trends: list[dict] = field(default_factory=list)
+
+
+async def responses_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
+    rows = await ResponseAnswer.select(
+        ResponseAnswer.response, ResponseAnswer.campaign_group, ResponseAnswer.practice_key, ResponseAnswer.answer,
+        ResponseAnswer.level, ResponseAnswer.importance,
+    ).where(ResponseAnswer.campaign == campaign_id)
+    return pl.DataFrame(
+        {
+            "response_id": [str(r["response"]) for r in rows],
+            "group_id": [str(r["campaign_group"]) for r in rows],
+            "practice_key": [r["practice_key"] for r in rows],
+            "answer": [r["answer"] for r in rows],
+            "level": [r["level"] for r in rows],
+            "importance": [r["importance"] for r in rows],
+        },
+        schema=RESPONSES_SCHEMA,
+    )
+
+
+async def comments_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
+    rows = await ResponseAnswer.select(
+        ResponseAnswer.response, ResponseAnswer.campaign_group, ResponseAnswer.practice_key, ResponseAnswer.comment
+    ).where((ResponseAnswer.campaign == campaign_id) & (ResponseAnswer.comment != ""))
+    return pl.DataFrame(
+        {
+            "response_id": [str(r["response"]) for r in rows],
+            "group_id": [str(r["campaign_group"]) for r in rows],
+            "practice_key": [r["practice_key"] for r in rows],
+            "comment": [r["comment"] for r in rows],
+        },
+        schema={"response_id": pl.String, "group_id": pl.String, "practice_key": pl.String, "comment": pl.String},
+    )
+
+
+async def groups_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
+    rows = await CampaignGroup.select().where(CampaignGroup.campaign == campaign_id).order_by(CampaignGroup.name)
+    return pl.DataFrame(
+        {
+            "group_id": [str(r["id"]) for r in rows],
+            "group_name": [r["name"] for r in rows],
+            "category": [r["category"] for r in rows],
+            "weight": [float(r["weight"]) for r in rows],
+            "open_link": [bool(r["shared_link_nonce"]) for r in rows],
+        },
+        schema=GROUPS_SCHEMA,
+    )
+
+
+def practices_frame(campaign: dict) -> tuple[pl.DataFrame, dict]:
+    referentiel = get_referentiel(campaign["referentiel_key"], campaign["referentiel_version"])
+    practices = campaign_practices(campaign)
+    info = {
+        p.key: {
+            "label": p.stakeholder_statement.fr,
+            "org_label": p.org_statement.fr,
+            "theme_key": p.theme,
+            "theme_title": referentiel.theme(p.theme).title.fr,
+            "theme_number": referentiel.theme(p.theme).number,
+        }
+        for p in practices
+    }
+    frame = pl.DataFrame(
+        {
+            "practice_key": list(info),
+            "theme_key": [v["theme_key"] for v in info.values()],
+            "theme_number": [v["theme_number"] for v in info.values()],
+            "label": [v["label"] for v in info.values()],
+        },
+        schema=PRACTICES_SCHEMA,
+    )
+    return frame, info
+
+
+async def latest_diagnosis(organisation_id: uuid.UUID) -> dict | None:
+    return await Diagnosis.select(Diagnosis.id, Diagnosis.title, Diagnosis.status, Diagnosis.closed_at).where(
+        Diagnosis.organisation == organisation_id
+    ).order_by(Diagnosis.opened_at, ascending=False).first()
+
+
+async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID) -> CampaignResults:
+    campaign = await Campaign.select().where((Campaign.id == campaign_id) & (Campaign.organisation == organisation_id)).output(load_json=True).first()
+    if campaign is None:
+        raise NotFound("Consultation introuvable.")
+    if campaign["status"] not in ("closed", "archived"):
+        return CampaignResults(campaign=campaign, published=False)
+    threshold = campaign["threshold"]
+    responses = await responses_frame(campaign_id)
+    groups = await groups_frame(campaign_id)
+    practices, info = practices_frame(campaign)
+    published = publish_practice_stats(responses, threshold=threshold, groups=groups)
+
+    diagnosis = await latest_diagnosis(organisation_id)
+    if diagnosis is not None:
+        mine = self_view(await self_answers_frame(diagnosis_id=diagnosis["id"]))
+    else:
+        mine = self_view(pl.DataFrame(schema=SELF_ANSWERS_SCHEMA))
+    comparison = compare(mine, published.total)
+    ranked = priorities(comparison, published.by_group, groups)
+    matrix = materiality(mine, published.by_group, groups)
+    themes_total = theme_stats(responses, practices, practice_stats=published.total)
+    self_themes = mine.join(practices.select("practice_key", "theme_key"), on="practice_key", how="inner").group_by("theme_key").agg(
+        self_score=pl.col("self_mean").mean()
+    )
+    marks = {m["practice_key"]: m["state"] for m in await PriorityMark.select().where(PriorityMark.campaign == campaign_id)}
+
+    results = CampaignResults(
+        campaign=campaign, published=True, everything_suppressed=published.everything_suppressed, diagnosis=diagnosis,
+    )
+    group_rows = published.groups.join(groups, on="group_id", how="left").sort("group_name").to_dicts()
+    results.respondents = int(published.groups.get_column("n_respondents").sum()) if published.groups.height else 0
+    results.groups = [
+        {
+            "group_id": g["group_id"], "name": g["group_name"], "category": g["category"], "weight": g["weight"],
+            "open_link": g["open_link"], "suppressed": g["suppressed"], "reason": g["reason"],
+            # A suppressed group's size is itself a figure: not shown.
+            "n_respondents": None if g["suppressed"] else g["n_respondents"],
+        }
+        for g in group_rows
+    ]
+    by_practice = {r["practice_key"]: r for r in comparison.to_dicts()}
+    total = {r["practice_key"]: r for r in published.total.to_dicts()}
+    for key, meta in info.items():
+        c = by_practice.get(key, {})
+        t = total.get(key, {})
+        hidden = bool(t.get("suppressed", True))
+        results.practices.append(
+            {
+                "practice_key": key, **meta,
+                "n": None if hidden else t.get("n"),
+                "mean": None if hidden else t.get("mean"),
+                "median": None if hidden else t.get("median"),
+                "std": None if hidden else t.get("std"),
+                "ci_low": None if hidden else t.get("ci_low"),
+                "ci_high": None if hidden else t.get("ci_high"),
+                "dont_know_share": None if hidden else t.get("dont_know_share"),
+                "rwg": None if hidden else t.get("rwg"),
+                "distribution": None if hidden else {i: t.get(f"level_{i}") for i in range(1, 6)},
+                "mean_importance": None if hidden else t.get("mean_importance"),
+                "suppressed": hidden,
+                "self_mean": c.get("self_mean"),
+                "self_importance": c.get("self_importance"),
+                "gap": c.get("gap"),
+                "category": c.get("category") or "non_evalue",
+                "category_label": c.get("category_label") or "Non évalué",
+                "reason": c.get("reason") or "",
+            }
+        )
+    names = {g["group_id"]: g for g in results.groups}
+    for cell in published.by_group.sort("practice_key", "group_name").to_dicts():
+        if cell["practice_key"] not in info:
+            continue
+        hidden = bool(cell["suppressed"])
+        results.cells.append(
+            {
+                "practice_key": cell["practice_key"], "group_id": cell["group_id"], "group_name": names[cell["group_id"]]["name"],
+                "open_link": names[cell["group_id"]]["open_link"], "suppressed": hidden,
+                "n": None if hidden else cell["n"], "mean": None if hidden else cell["mean"],
+                "mean_importance": None if hidden else cell.get("mean_importance"),
+                "distribution": None if hidden else {i: cell.get(f"level_{i}") for i in range(1, 6)},
+            }
+        )
+    self_by_theme = {r["theme_key"]: r["self_score"] for r in self_themes.to_dicts()}
+    referentiel = get_referentiel(campaign["referentiel_key"], campaign["referentiel_version"])
+    for t in themes_total.sort("theme_number").to_dicts():
+        results.themes.append(
+            {
+                "theme_key": t["theme_key"], "title": referentiel.theme(t["theme_key"]).title.fr, "number": t["theme_number"],
+                "score": t["score"], "n_practices": t["n_practices"], "self_score": self_by_theme.get(t["theme_key"]),
+            }
+        )
+    for p in ranked.sort("rank", nulls_last=True).to_dicts():
+        if p["practice_key"] not in info or p["score"] is None:
+            continue
+        results.priorities.append(
+            {
+                "practice_key": p["practice_key"], "label": info[p["practice_key"]]["org_label"], "theme_key": info[p["practice_key"]]["theme_key"],
+                "theme_title": info[p["practice_key"]]["theme_title"], "rank": p["rank"], "score": p["score"], "reason": p["reason"],
+                "category": p["category"], "mark": marks.get(p["practice_key"]),
+            }
+        )
+    # Pinned first, dismissed last; otherwise by score.
+    order = {"pinned": 0, None: 1, "dismissed": 2}
+    results.priorities.sort(key=lambda p: (order[p["mark"]], p["rank"]))
+    for m in matrix.to_dicts():
+        if m["practice_key"] in info:
+            results.materiality.append({**m, "label": info[m["practice_key"]]["org_label"]})
+    comments = filter_comments(await comments_frame(campaign_id), published.groups, threshold=threshold)
+    for c in comments.to_dicts():
+        if c["practice_key"] in info:
+            results.comments.append({"group_name": names[c["group_id"]]["name"], "practice": info[c["practice_key"]]["label"], "comment": c["comment"]})
+    results.trends = await organisation_trends(organisation_id=organisation_id)
+    return results
+
+
+async def organisation_trends(*, organisation_id: uuid.UUID) -> list[dict]:
+    """Theme scores across the organisation's closed diagnoses and campaigns (practices matched by key)."""
+    frames = []
+    diagnoses = await Diagnosis.select(Diagnosis.id, Diagnosis.title, Diagnosis.opened_at).where(
+        (Diagnosis.organisation == organisation_id) & (Diagnosis.status == "closed")
+    ).order_by(Diagnosis.opened_at)
+    for order, d in enumerate(diagnoses):
+        view = self_view(await self_answers_frame(diagnosis_id=d["id"]))
+        frames.append(_snapshot(view.select("practice_key", pl.col("self_mean").alias("mean")), d["title"], order, "diagnostic"))
+    campaigns = await Campaign.select().where(
+        (Campaign.organisation == organisation_id) & Campaign.status.is_in(["closed", "archived"])
+    ).order_by(Campaign.launched_at).output(load_json=True)
+    for order, c in enumerate(campaigns):
+        responses = await responses_frame(c["id"])
+        published = publish_practice_stats(responses, threshold=c["threshold"], groups=await groups_frame(c["id"]))
+        frames.append(_snapshot(published.total.select("practice_key", "mean"), c["title"], order, "consultation"))
+    if not frames:
+        return []
+    snapshots = pl.concat([f for f in frames if f.height], how="vertical") if any(f.height for f in frames) else None
+    if snapshots is None:
+        return []
+    return theme_trend(snapshots).to_dicts()
+
+
+def _snapshot(frame: pl.DataFrame, label: str, order: int, source: str) -> pl.DataFrame:
+    themes = {}
+    for r in get_referentiel("complet").practices:
+        themes[r.key] = r.theme
+    rows = [r for r in frame.to_dicts() if r["practice_key"] in themes or r["practice_key"].startswith("org.")]
+    return pl.DataFrame(
+        {
+            "period_label": [label] * len(rows),
+            "period_order": [order] * len(rows),
+            "source": [source] * len(rows),
+            "practice_key": [r["practice_key"] for r in rows],
+            "theme_key": [themes.get(r["practice_key"], "autre") for r in rows],
+            "mean": [r["mean"] for r in rows],
+        },
+        schema={"period_label": pl.String, "period_order": pl.Int64, "source": pl.String, "practice_key": pl.String, "theme_key": pl.String, "mean": pl.Float64},
+    )
+
+
+async def priority_mark(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID, practice_key: str, state: str | None) -> None:
+    from api.db import transaction
+    from api.errors import ValidationFailed
+
+    if state not in (None, "pinned", "dismissed"):
+        raise ValidationFailed({"state": "État inconnu : « pinned », « dismissed » ou rien."})
+    campaign = await Campaign.select(Campaign.id).where((Campaign.id == campaign_id) & (Campaign.organisation == organisation_id)).first()
+    if campaign is None:
+        raise NotFound("Consultation introuvable.")
+    async with transaction():
+        await PriorityMark.delete().where((PriorityMark.campaign == campaign_id) & (PriorityMark.practice_key == practice_key))
+        if state:
+            await PriorityMark(campaign=campaign_id, practice_key=practice_key, state=state).save()
