@@ -37,3 +37,23 @@ async def invitations_list(*, campaign_id: uuid.UUID) -> list[dict]:
 
 def shared_links(groups: list[dict]) -> dict[uuid.UUID, str]:
     return {g["id"]: links.open_link_url(g["id"], g["shared_link_nonce"]) for g in groups if g["shared_link_nonce"]}
+
+
+async def delivery_counts(*, campaign: dict) -> dict[str, int]:
+    """Bounced and opted-out invitations of a campaign: counts only."""
+    from emails.tables import OutboxMessage
+
+    rows = await Invitation.select(Invitation.contact.email.as_alias("email"), Invitation.contact.opted_out.as_alias("opted_out")).where(
+        (Invitation.campaign == campaign["id"]) & Invitation.contact.is_not_null()
+    )
+    emails = {r["email"] for r in rows if r["email"]}
+    bounced = 0
+    if emails and campaign["launched_at"]:
+        failed = await OutboxMessage.select(OutboxMessage.to_address).where(
+            (OutboxMessage.organisation == campaign["organisation"])
+            & OutboxMessage.kind.is_in(["invitation", "reminder"])
+            & OutboxMessage.status.is_in(["bounced", "failed"])
+            & (OutboxMessage.created_at >= campaign["launched_at"])
+        )
+        bounced = len({f["to_address"] for f in failed} & emails)
+    return {"bounced": bounced, "opted_out": sum(1 for r in rows if r["opted_out"])}

@@ -78,6 +78,8 @@ class ParticipationOut(msgspec.Struct):
     answered: int
     rate: float
     groups: list[GroupParticipationOut]
+    bounced: int = 0
+    opted_out: int = 0
 
 
 class InvitationOut(msgspec.Struct):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 import logging
 import os
 import signal
@@ -90,6 +91,9 @@ def _install_signal_handlers(stop: asyncio.Event, on_second: Callable[[], None])
     return uninstall
 
 
+SCHEDULE_EVERY_SECONDS = 600
+
+
 async def run_worker(
     *,
     once: bool = False,
@@ -124,7 +128,17 @@ async def run_worker(
                 snapshot.add(batch)
                 on_progress(snapshot)
 
+        next_schedule = 0.0
         while not stop.is_set():
+            if not once and time.monotonic() >= next_schedule:
+                # Scheduled campaign reminders are queued here (they then go out like any mail).
+                next_schedule = time.monotonic() + SCHEDULE_EVERY_SECONDS
+                try:
+                    from consultations.reminders import run_due_reminders
+
+                    await run_due_reminders()
+                except Exception:
+                    logger.exception("scheduled reminders failed; retrying at the next round")
             try:
                 result = await deliver_batch(
                     worker_id=worker_id, limit=batch_size, transport=transport, stop=stop, on_progress=progress

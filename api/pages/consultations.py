@@ -16,7 +16,7 @@ from litestar.response import Template
 from api.auth import current_user, org_guard
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.web import page, see_other
-from consultations import queries, services
+from consultations import queries, reminders, services
 from consultations.services import STATUSES, AudienceInput, CampaignInput
 from organisations import stakeholder_queries
 from organisations.queries import OrgMembership
@@ -124,6 +124,7 @@ class ConsultationPages(Controller):
             "consultations/detail.html", status_code=status_code, membership=membership, section="consultations",
             campaign=campaign, groups=groups, check=check, statuses=STATUSES,
             participation=await services.participation(campaign_id=campaign_id),
+            delivery=await queries.delivery_counts(campaign=campaign),
             invitations=await queries.invitations_list(campaign_id=campaign_id) if membership.role == "admin" else [],
             shared=queries.shared_links(groups), practices=len(campaign["practice_keys"]),
             is_admin=membership.role == "admin", can_edit=role_at_least(membership.role, "contributor"), **extra,
@@ -172,6 +173,14 @@ class ConsultationPages(Controller):
     async def reissue(self, slug: FromPath[str], campaign_id: FromPath[uuid.UUID], invitation_id: FromPath[uuid.UUID], membership: NamedDependency[OrgMembership]) -> Template:
         await services.invitation_reissue(organisation_id=membership.organisation_id, campaign_id=campaign_id, invitation_id=invitation_id)
         return await self._detail(membership, campaign_id, notice="Nouveau lien envoyé ; l'ancien ne fonctionne plus.")
+
+    @post("/{campaign_id:uuid}/relancer", guards=[org_guard("admin")])
+    async def remind(self, slug: FromPath[str], campaign_id: FromPath[uuid.UUID], membership: NamedDependency[OrgMembership]) -> Template:
+        try:
+            count = await reminders.send_reminders(organisation_id=membership.organisation_id, campaign_id=campaign_id, manual=True)
+        except Conflict as exc:
+            return await self._detail(membership, campaign_id, status_code=409, notice=exc.message)
+        return await self._detail(membership, campaign_id, notice=f"Relance envoyée à {count} personne{'s' if count > 1 else ''} qui n'avai{'en' if count > 1 else ''}t pas encore répondu (vous ne saurez pas lesquelles).")
 
     @post("/{campaign_id:uuid}/cloturer", guards=[org_guard("admin")])
     async def close(self, slug: FromPath[str], campaign_id: FromPath[uuid.UUID], membership: NamedDependency[OrgMembership]) -> Response:

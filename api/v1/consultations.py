@@ -11,7 +11,7 @@ from litestar.plugins.htmx import HTMXRequest
 
 from api.auth import current_user, org_guard
 from api.errors import NotFound
-from consultations import queries, services
+from consultations import queries, reminders, services
 from consultations.schemas import (
     CampaignGroupOut, CampaignIn, CampaignOut, GroupParticipationOut, InvitationOut, LaunchCheckOut, LaunchIn, ParticipationOut,
 )
@@ -82,6 +82,11 @@ class CampaignApi(Controller):
         campaign = await queries.campaign_get(organisation_id=membership.organisation_id, campaign_id=campaign_id)
         return LaunchCheckOut(launched=campaign["status"] == "open", errors=check.errors, warnings=check.warnings, invited_per_group=check.invited_per_group)
 
+    @post("/{campaign_id:uuid}/remind", guards=[org_guard("admin")])
+    async def remind(self, org_id: FromPath[uuid.UUID], campaign_id: FromPath[uuid.UUID], membership: NamedDependency[OrgMembership]) -> dict:
+        count = await reminders.send_reminders(organisation_id=membership.organisation_id, campaign_id=campaign_id, manual=True)
+        return {"reminded": count}
+
     @post("/{campaign_id:uuid}/close", guards=[org_guard("admin")])
     async def close(self, org_id: FromPath[uuid.UUID], campaign_id: FromPath[uuid.UUID], membership: NamedDependency[OrgMembership]) -> CampaignOut:
         await services.campaign_close(organisation_id=membership.organisation_id, campaign_id=campaign_id)
@@ -96,8 +101,9 @@ class CampaignApi(Controller):
     async def participation(self, org_id: FromPath[uuid.UUID], campaign_id: FromPath[uuid.UUID], membership: NamedDependency[OrgMembership]) -> ParticipationOut:
         await _out(membership, campaign_id)
         p = await services.participation(campaign_id=campaign_id)
+        delivery = await queries.delivery_counts(campaign=await queries.campaign_get(organisation_id=membership.organisation_id, campaign_id=campaign_id))
         return ParticipationOut(
-            invited=p.invited, answered=p.answered, rate=p.rate,
+            invited=p.invited, answered=p.answered, rate=p.rate, bounced=delivery["bounced"], opted_out=delivery["opted_out"],
             groups=[GroupParticipationOut(campaign_group_id=g.campaign_group_id, name=g.name, invited=g.invited, answered=g.answered,
                                           rate=g.rate, open_link_answers=g.open_link_answers) for g in p.groups],
         )
