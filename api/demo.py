@@ -107,6 +107,16 @@ _DEMO_PERCEPTION = {
 _DEMO_THEME_SHIFT = {"gouvernance": -0.9, "social": -0.6, "environnement": 0.8, "diversite": 0.3}
 
 
+_DEMO_COMMENTS = [
+    "Les comptes rendus du conseil d'administration ne sont pas faciles à trouver.",
+    "Très bon accueil, on se sent écouté.",
+    "Il faudrait plus d'informations avant l'assemblée générale.",
+    "Le compost collectif est une belle réussite.",
+    "On ne sait pas toujours à qui s'adresser pour une réclamation.",
+    "Les horaires des réunions ne conviennent pas à tout le monde.",
+]
+
+
 async def seed_campaigns(*, organisation_id, user_id) -> None:
     """A closed consultation answered by about 60 stakeholders, and an open one."""
     rng = random.Random(31)
@@ -137,6 +147,8 @@ async def seed_campaigns(*, organisation_id, user_id) -> None:
                 continue
             level = round(rng.gauss(mean + _DEMO_THEME_SHIFT.get(practice.theme, 0.0), 0.9))
             answers[practice.key] = {"answer": str(min(5, max(1, level))), "importance": str(min(5, max(1, round(rng.gauss(3.8, 0.9)))))}
+            if rng.random() < 0.04:
+                answers[practice.key]["comment"] = rng.choice(_DEMO_COMMENTS)
         await consultations.submit(respondent, answers)
     await consultations.campaign_close(organisation_id=organisation_id, campaign_id=closed.id)
     opened = await consultations.campaign_create(

@@ -226,9 +226,15 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
     # Pinned first, dismissed last; otherwise by score.
     order = {"pinned": 0, None: 1, "dismissed": 2}
     results.priorities.sort(key=lambda p: (order[p["mark"]], p["rank"]))
+    # A short mark per practice (theme number . rank in theme) labels the matrix; the table spells it out.
+    marks_by_key, counters = {}, {}
+    for key, meta in info.items():
+        counters[meta["theme_number"]] = counters.get(meta["theme_number"], 0) + 1
+        marks_by_key[key] = f"{meta['theme_number']}.{counters[meta['theme_number']]}"
     for m in matrix.to_dicts():
         if m["practice_key"] in info:
-            results.materiality.append({**m, "label": info[m["practice_key"]]["org_label"]})
+            results.materiality.append({**m, "label": info[m["practice_key"]]["org_label"], "mark": marks_by_key[m["practice_key"]]})
+    results.materiality.sort(key=lambda m: tuple(int(x) for x in m["mark"].split(".")))
     comments = filter_comments(await comments_frame(campaign_id), published.groups, threshold=threshold)
     for c in comments.to_dicts():
         if c["practice_key"] in info:

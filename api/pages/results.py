@@ -45,8 +45,10 @@ def charts(results: CampaignResults) -> dict[str, str | None]:
         title="Écart par pratique (parties prenantes − auto-diagnostic)", min_responses=n,
     )
     out["materiality"] = materiality_matrix(
-        [MaterialityPoint(m["practice_key"], m["label"], m["importance_org"], m["importance_stakeholders"], m["perceived_level"]) for m in results.materiality],
-        title="Matrice de matérialité", desc="Importance pour l'organisation et pour les parties prenantes ; couleur : niveau perçu.", min_responses=n,
+        [MaterialityPoint(m["practice_key"], m["mark"], m["importance_org"], m["importance_stakeholders"], m["perceived_level"]) for m in results.materiality],
+        title="Matrice de matérialité",
+        desc="Importance pour l'organisation et pour les parties prenantes ; couleur : niveau perçu. Chaque point porte le repère de la pratique (thème.numéro), détaillé dans le tableau.",
+        min_responses=n,
     )
     out["distribution"] = distribution_bars(
         [DistributionRow(p["practice_key"], p["label"], p["distribution"], None) for p in results.practices],
