@@ -104,6 +104,41 @@ def cmd_erase_expired_contacts(_args: argparse.Namespace) -> None:
     print(f"Contacts effacés (durée de conservation dépassée) : {result}")
 
 
+async def _export_results(campaign_id: str, fmt: str, output: str) -> int:
+    import uuid
+    from pathlib import Path
+
+    from consultations import exports
+    from consultations.results import campaign_results
+    from consultations.tables import Campaign
+    from emails.worker import TextProgress
+
+    campaign = await Campaign.select(Campaign.organisation).where(Campaign.id == uuid.UUID(campaign_id)).first()
+    if campaign is None:
+        raise SystemExit("Consultation introuvable.")
+    progress = TextProgress(3, label="Export")
+    progress.update(0, "lecture des réponses")
+    results = await campaign_results(organisation_id=campaign["organisation"], campaign_id=uuid.UUID(campaign_id))
+    if not results.published:
+        raise SystemExit("Les résultats ne sont publiés qu'à la clôture de la consultation.")
+    progress.update(1, "analyse faite")
+    if fmt == "xlsx":
+        body = exports.to_xlsx(results)
+    elif fmt == "parquet":
+        body = exports.to_parquet(results, "pratiques")
+    else:
+        body = exports.to_csv(results, "pratiques")
+    progress.update(2, "écriture")
+    Path(output).write_bytes(body)
+    progress.finish(3, output)
+    return len(body)
+
+
+def cmd_export_results(args: argparse.Namespace) -> None:
+    size = asyncio.run(_export_results(args.campaign, args.format, args.output))
+    print(f"{args.output} : {size} octets (chiffres sous le seuil d'anonymat masqués).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="esspratiques", description="ESS Pratiques")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "erase-expired-contacts", help="Effacer les contacts dont la durée de conservation est dépassée (à lancer chaque jour)"
     ).set_defaults(func=cmd_erase_expired_contacts)
+    export = sub.add_parser("export-results", help="Exporter les résultats publiés d'une consultation clôturée")
+    export.add_argument("--campaign", required=True, help="Identifiant de la consultation")
+    export.add_argument("--format", choices=("xlsx", "csv", "parquet"), default="xlsx")
+    export.add_argument("--output", required=True)
+    export.set_defaults(func=cmd_export_results)
     return parser
 
 

@@ -37,3 +37,27 @@ async def test_demo_has_a_closed_campaign_with_about_sixty_answers_and_an_open_o
     answers = await Response.count().where(Response.campaign == closed.id)
     assert 6 <= groups <= 8
     assert 40 <= answers <= 70
+
+
+async def test_cli_seeds_the_demo_and_exports_results_with_a_progress_bar(db, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import polars as pl
+
+    from consultations.tables import Campaign
+    from tests.conftest import ROOT
+
+    env = os.environ.copy()
+    run = lambda *args: subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: E731
+    seeded = run("seed-demo")
+    assert seeded.returncode == 0 and "créée" in seeded.stdout, seeded.stderr
+    assert "déjà présente" in run("seed-demo").stdout
+    campaign = await Campaign.select(Campaign.id).where(Campaign.status == "closed").first()
+    out = tmp_path / "resultats.xlsx"
+    exported = run("export-results", "--campaign", str(campaign["id"]), "--format", "xlsx", "--output", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "[" in exported.stderr and "100%" in exported.stderr  # the progress bar
+    sheets = pl.read_excel(out, sheet_id=0)
+    assert "Pratiques" in sheets and sheets["Pratiques"].height >= 35
