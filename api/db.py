@@ -89,3 +89,12 @@ async def check() -> bool:
     except Exception:  # noqa: BLE001 - health check reports any failure
         return False
     return True
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique constraint or index refused a row (SQLite or PostgreSQL)."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper()

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from api.db import engine, transaction
+from api.db import engine, is_unique_violation, transaction
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.settings import get_settings
 from consultations import links
@@ -533,7 +533,23 @@ async def draft_save(respondent: Respondent, raw: dict[str, dict], language: str
     if errors:
         raise ValidationFailed(errors)
     language = language if language in respondent.campaign["languages"] else None
+    try:
+        return await _draft_merge(respondent, cleaned, language)
+    except Exception as exc:
+        # Two autosaves creating the same draft at once: the loser merges into the winner's row.
+        if not is_unique_violation(exc):
+            raise
+        return await _draft_merge(respondent, cleaned, language)
+
+
+async def _draft_merge(respondent: Respondent, cleaned: dict[str, dict], language: str | None) -> dict:
     async with transaction():
+        if engine().engine_type == "postgres":
+            # Read-modify-write of the JSON answers: lock the row so concurrent saves don't lose one.
+            if respondent.kind == "invitation":
+                await Draft.raw("SELECT id FROM response_draft WHERE invitation = {} FOR UPDATE", respondent.invitation["id"])
+            else:
+                await Draft.raw("SELECT id FROM response_draft WHERE browser_key = {} FOR UPDATE", respondent.browser_key)
         row = await Draft.objects().where(_draft_where(respondent)).output(load_json=True).first()
         if row is None:
             row = Draft(

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from api.db import transaction
+from api.db import is_unique_violation, transaction
 from api.errors import Conflict, NotFound, ValidationFailed
 from organisations.categories import STAKEHOLDER_CATEGORIES
 from organisations.tables import Organisation
@@ -221,19 +221,27 @@ async def answer_save(*, organisation_id: uuid.UUID, diagnosis_id: uuid.UUID, us
     if errors:
         raise ValidationFailed(errors)
     values["updated_at"] = utcnow()
-    async with transaction():
-        where = (
-            (DiagnosisAnswer.diagnosis == diagnosis_id)
-            & (DiagnosisAnswer.member == user_id)
-            & (DiagnosisAnswer.practice_key == data.practice_key)
-        )
-        existing = await DiagnosisAnswer.objects().where(where).first()
-        if existing is None:
-            existing = DiagnosisAnswer(diagnosis=diagnosis_id, member=user_id, practice_key=data.practice_key)
-        for key, value in values.items():
-            setattr(existing, key, value)
-        await existing.save()
-    return existing.to_dict()
+    where = (
+        (DiagnosisAnswer.diagnosis == diagnosis_id)
+        & (DiagnosisAnswer.member == user_id)
+        & (DiagnosisAnswer.practice_key == data.practice_key)
+    )
+    for attempt in (1, 2):
+        try:
+            async with transaction():
+                existing = await DiagnosisAnswer.objects().where(where).first()
+                if existing is None:
+                    existing = DiagnosisAnswer(diagnosis=diagnosis_id, member=user_id, practice_key=data.practice_key)
+                for key, value in values.items():
+                    setattr(existing, key, value)
+                await existing.save()
+            return existing.to_dict()
+        except Exception as exc:
+            # Two saves of the same answer at once (autosave and a submit): the second
+            # insert hits the unique index; it then updates the row the first created.
+            if attempt == 2 or not is_unique_violation(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 async def diagnosis_close(*, organisation_id: uuid.UUID, diagnosis_id: uuid.UUID) -> None:

@@ -61,3 +61,16 @@ async def test_double_click_through_http_counts_once(client):
     assert sum("Merci !" in r.text for r in responses) == 1, [(r.status_code, r.text.split("<h1>")[1][:60] if "<h1>" in r.text else r.text[:200]) for r in responses]
     assert all(r.status_code in (200, 409) for r in responses)
     assert await _recorded() == 1
+
+
+async def test_concurrent_autosaves_of_a_new_draft_merge_into_one(client):
+    from consultations.tables import Draft
+
+    _account, setup = await _campaign(client, 3)
+    token = setup.links["Salariés"][0].rsplit("/", 1)[1]
+    respondent = await services.respondent_for_invitation(token)
+    keys = [p.key for p in respondent.practices][:4]
+    await asyncio.gather(*[services.draft_save(respondent, {k: {"answer": "3"}}) for k in keys])
+    [draft] = await Draft.select().output(load_json=True)
+    assert set(draft["answers"]) == set(keys)  # no answer lost
+    assert await Draft.count() == 1

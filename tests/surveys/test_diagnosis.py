@@ -198,3 +198,24 @@ async def test_referentiels_are_listed_in_the_api(client):
     detail = await client.get("/api/v1/referentiels/complet/2026.1")
     assert detail.status_code == 200 and len(detail.json()["practices"]) >= 35
     assert (await client.get("/api/v1/referentiels/complet/1999.1")).status_code == 404
+
+
+async def test_the_same_answer_saved_twice_at_once_keeps_one_row(client):
+    import asyncio
+    import uuid
+
+    from organisations.tables import Membership
+    from surveys import services
+
+    account = await sign_up(client)
+    org_id = uuid.UUID(account.org_id)
+    user = (await Membership.select(Membership.user).first())["user"]
+    diagnosis = await services.diagnosis_open(organisation_id=org_id, user_id=user, referentiel_key="essentiel")
+    saves = [
+        services.answer_save(organisation_id=org_id, diagnosis_id=diagnosis.id, user_id=user,
+                             data=services.AnswerInput(practice_key="gouv.elections", answer=str(level)))
+        for level in (2, 3, 4, 5)
+    ]
+    await asyncio.gather(*saves)
+    rows = await DiagnosisAnswer.select().where(DiagnosisAnswer.practice_key == "gouv.elections")
+    assert len(rows) == 1 and rows[0]["level"] in (2, 3, 4, 5)
