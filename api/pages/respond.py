@@ -169,16 +169,9 @@ class _RespondentPages(Controller):
             return problem_page(problem, lang)
         return _page("respond/thanks.html", lang, r=respondent)
 
-
-class InvitationPages(_RespondentPages):
-    path = "/r/{token:str}"
-    prefix = "r"
-
-    async def _respondent(self, request: HTMXRequest, token: str) -> Respondent:
-        return await services.respondent_for_invitation(token)
-
+    # The routes, shared by personal (/r/) and shared (/q/) links.
     @get("/")
-    async def get_welcome(self, request: HTMXRequest, token: FromPath[str], lang: FromQuery[str | None] = None) -> Template:
+    async def get_welcome(self, request: HTMXRequest, token: FromPath[str], lang: FromQuery[str | None] = None) -> Response:
         return await self.welcome(request, token, lang)
 
     @get("/etape/{number:int}")
@@ -200,6 +193,14 @@ class InvitationPages(_RespondentPages):
     @post("/envoyer")
     async def post_submit(self, request: HTMXRequest, token: FromPath[str]) -> Template:
         return await self.submit(request, token)
+
+
+class InvitationPages(_RespondentPages):
+    path = "/r/{token:str}"
+    prefix = "r"
+
+    async def _respondent(self, request: HTMXRequest, token: str) -> Respondent:
+        return await services.respondent_for_invitation(token)
 
     @post("/reponses.json", opt={"exclude_from_csrf": True}, include_in_schema=True, tags=["Réponses"])
     async def post_json(self, request: HTMXRequest, token: FromPath[str]) -> Response:
@@ -253,30 +254,6 @@ class OpenLinkPages(_RespondentPages):
         if request.method == "POST" and request.url.path.endswith("/envoyer"):
             # A shared link can't promise one person, one answer: at least slow down repeats.
             await check_rate_limit("open-link-submit", client_address(request), limit=10, period_seconds=3600)
-
-    @get("/")
-    async def get_welcome(self, request: HTMXRequest, token: FromPath[str], lang: FromQuery[str | None] = None) -> Response:
-        return await self.welcome(request, token, lang)
-
-    @get("/etape/{number:int}")
-    async def get_step(self, request: HTMXRequest, token: FromPath[str], number: FromPath[int], lang: FromQuery[str | None] = None) -> Response:
-        return await self.step(request, token, number, lang)
-
-    @post("/etape/{number:int}")
-    async def post_step(self, request: HTMXRequest, token: FromPath[str], number: FromPath[int]) -> Response:
-        return await self.save_step(request, token, number)
-
-    @post("/brouillon")
-    async def post_autosave(self, request: HTMXRequest, token: FromPath[str]) -> Response:
-        return await self.autosave(request, token)
-
-    @get("/envoyer")
-    async def get_review(self, request: HTMXRequest, token: FromPath[str], lang: FromQuery[str | None] = None) -> Response:
-        return await self.review(request, token, lang)
-
-    @post("/envoyer")
-    async def post_submit(self, request: HTMXRequest, token: FromPath[str]) -> Template:
-        return await self.submit(request, token)
 
 
 class UnsubscribePages(Controller):
