@@ -42,12 +42,16 @@ def frames(results: CampaignResults) -> dict[str, pl.DataFrame]:
         [
             {
                 "Groupe": c["group_name"], "Clé": c["practice_key"], "Réponses": c["n"], "Moyenne": c["mean"],
+                "Médiane": c["median"], "Écart-type": c["std"], "IC 95 % bas": c["ci_low"], "IC 95 % haut": c["ci_high"],
+                "Part « je ne sais pas »": c["dont_know_share"],
                 "Importance": c["mean_importance"], "Lien ouvert": "oui" if c["open_link"] else "non",
                 "Statut": MASKED if c["suppressed"] else "publié",
             }
             for c in results.cells
         ],
-        schema={"Groupe": pl.String, "Clé": pl.String, "Réponses": pl.Int64, "Moyenne": pl.Float64, "Importance": pl.Float64, "Lien ouvert": pl.String, "Statut": pl.String},
+        schema={"Groupe": pl.String, "Clé": pl.String, "Réponses": pl.Int64, "Moyenne": pl.Float64, "Médiane": pl.Float64,
+                "Écart-type": pl.Float64, "IC 95 % bas": pl.Float64, "IC 95 % haut": pl.Float64, "Part « je ne sais pas »": pl.Float64,
+                "Importance": pl.Float64, "Lien ouvert": pl.String, "Statut": pl.String},
     )
     themes = pl.DataFrame(
         [{"Thème": t["title"], "Score parties prenantes": t["score"], "Auto-diagnostic": t["self_score"], "Pratiques": t["n_practices"]} for t in results.themes],

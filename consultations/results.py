@@ -38,6 +38,7 @@ class CampaignResults:
     practices: list[dict] = field(default_factory=list)
     cells: list[dict] = field(default_factory=list)
     themes: list[dict] = field(default_factory=list)
+    theme_groups: list[dict] = field(default_factory=list)
     priorities: list[dict] = field(default_factory=list)
     materiality: list[dict] = field(default_factory=list)
     comments: list[dict] = field(default_factory=list)
@@ -199,8 +200,7 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
             {
                 "practice_key": cell["practice_key"], "group_id": cell["group_id"], "group_name": names[cell["group_id"]]["name"],
                 "open_link": names[cell["group_id"]]["open_link"], "suppressed": hidden,
-                "n": None if hidden else cell["n"], "mean": None if hidden else cell["mean"],
-                "mean_importance": None if hidden else cell.get("mean_importance"),
+                **{k: None if hidden else cell.get(k) for k in ("n", "mean", "median", "std", "ci_low", "ci_high", "dont_know_share", "rwg", "mean_importance")},
                 "distribution": None if hidden else {i: cell.get(f"level_{i}") for i in range(1, 6)},
             }
         )
@@ -212,6 +212,16 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
                 "theme_key": t["theme_key"], "title": referentiel.theme(t["theme_key"]).title.fr, "number": t["theme_number"],
                 "score": t["score"], "n_practices": t["n_practices"], "self_score": self_by_theme.get(t["theme_key"]),
             }
+        )
+    themes_by_group = theme_stats(responses, practices, by=["group_id"], practice_stats=published.by_group)
+    for t in themes_by_group.sort("theme_number", "group_id").to_dicts():
+        group = names.get(t["group_id"])
+        if group is None:
+            continue
+        results.theme_groups.append(
+            {"theme_key": t["theme_key"], "title": referentiel.theme(t["theme_key"]).title.fr, "group_id": t["group_id"],
+             "group_name": group["name"], "score": None if group["suppressed"] else t["score"],
+             "n_practices": None if group["suppressed"] else t["n_practices"]}
         )
     for p in ranked.sort("rank", nulls_last=True).to_dicts():
         if p["practice_key"] not in info or p["score"] is None:

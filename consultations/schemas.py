@@ -131,7 +131,14 @@ class CellOut(msgspec.Struct):
     suppressed: bool
     n: int | None
     mean: float | None
+    median: float | None
+    std: float | None
+    ci_low: float | None
+    ci_high: float | None
+    dont_know_share: float | None
+    rwg: float | None
     mean_importance: float | None
+    distribution: dict[int, int] | None
 
 
 class ThemeResultOut(msgspec.Struct):
@@ -169,6 +176,7 @@ class CampaignResultsOut(msgspec.Struct):
     practices: list[PracticeResultOut] = []
     cells: list[CellOut] = []
     themes: list[ThemeResultOut] = []
+    theme_groups: list[dict] = []
     priorities: list[PriorityOut] = []
     materiality: list[dict] = []
     comments: list[CommentOut] = []

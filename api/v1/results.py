@@ -38,6 +38,7 @@ class ResultsApi(Controller):
             practices=[_pick(PracticeResultOut, p) for p in r.practices],
             cells=[_pick(CellOut, c) for c in r.cells],
             themes=[_pick(ThemeResultOut, t) for t in r.themes],
+            theme_groups=r.theme_groups,
             priorities=[_pick(PriorityOut, p) for p in r.priorities],
             materiality=r.materiality,
             comments=[_pick(CommentOut, c) for c in r.comments],

@@ -88,7 +88,11 @@ async def test_no_output_reveals_a_suppressed_group(client):
     hidden = {groups["Financeurs"]["group_id"], groups["Bénévoles"]["group_id"]}
     for cell in data["cells"]:
         if cell["group_id"] in hidden:
-            assert cell["suppressed"] and cell["n"] is None and cell["mean"] is None and cell["mean_importance"] is None
+            assert cell["suppressed"]
+            assert all(cell[k] is None for k in ("n", "mean", "median", "std", "ci_low", "ci_high", "dont_know_share", "rwg", "mean_importance", "distribution"))
+    for t in data["theme_groups"]:
+        if t["group_id"] in hidden:
+            assert t["score"] is None and t["n_practices"] is None
     # What's published can't isolate Financeurs: total minus the published groups leaves nobody
     # (Salariés alone were asked) or at least the threshold, never the 2 funders.
     for p in data["practices"]:
