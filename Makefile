@@ -29,5 +29,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+test-e2e: install
+	$(BIN)/python -m pip install --quiet -e ".[test,e2e]"
+	cd tests/e2e && npm ci --no-audit --no-fund
+	ESSP_E2E=1 $(BIN)/python -m pytest tests/e2e -q
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

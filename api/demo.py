@@ -9,6 +9,7 @@ from consultations import links
 from consultations import services as consultations
 from consultations.tables import Invitation
 from organisations.demo import seed_stakeholders
+from plans.demo import seed_plan
 from organisations.tables import StakeholderGroup
 from surveys.services import AnswerInput, answer_save, diagnosis_close, diagnosis_open, diagnosis_scope
 from organisations.services import OrganisationInput, signup
@@ -56,6 +57,7 @@ async def seed_demo() -> bool:
     await seed_diagnosis(organisation_id=org.id, team=team)
     await seed_stakeholders(org.id)
     await seed_campaigns(organisation_id=org.id, user_id=user.id)
+    await seed_plan(org.id, team)
     return True
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def route_handlers() -> list:
     from api.health import health
+    from api.pages.plans import DemarchePages, PlanPages
+    from api.v1.plans import PlanApi
     from api.pages.results import ResultsPages
     from api.v1.results import ResultsApi
     from api.v1.consultations import CampaignApi
@@ -42,4 +44,7 @@ def route_handlers() -> list:
         CampaignApi,
         ResultsPages,
         ResultsApi,
+        PlanPages,
+        DemarchePages,
+        PlanApi,
     ]

@@ -53,6 +53,7 @@ def token_hash(token: str) -> str:
 # so they are atomic under asyncio. One process serves the app (see README);
 # several processes would each count separately.
 _rate_counters: dict[tuple[str, str, int], int] = {}
+_clock = time.time  # replaced in tests to keep attempts in one window
 
 
 def client_address(connection: ASGIConnection) -> str:
@@ -62,7 +63,7 @@ def client_address(connection: ASGIConnection) -> str:
 
 async def check_rate_limit(bucket: str, key: str, *, limit: int, period_seconds: int = 60) -> None:
     """Count one hit; raise 429 when more than `limit` hits fall in the current window."""
-    now = time.time()
+    now = _clock()
     window = int(now // period_seconds)
     if len(_rate_counters) > 50_000:
         for stale in [k for k in _rate_counters if k[2] < window]:

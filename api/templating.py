@@ -33,7 +33,7 @@ def fr_datetime(value: dt.datetime | None) -> str:
     return "—" if value is None else format_datetime(value, format="d MMMM y 'à' HH:mm", locale="fr_FR", tzinfo="Europe/Paris")
 
 
-NAV_SECTIONS = ["demarche", "diagnostic", "parties-prenantes", "consultations", "resultats", "equipe"]
+NAV_SECTIONS = ["demarche", "diagnostic", "parties-prenantes", "consultations", "resultats", "plan", "equipe"]
 
 
 def build_environment() -> Environment:

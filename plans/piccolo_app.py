@@ -8,6 +8,6 @@ APP_CONFIG = AppConfig(
     app_name="plans",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=table_finder(modules=["plans.tables"], exclude_imported=True),
-    migration_dependencies=["organisations.piccolo_app"],
+    migration_dependencies=["organisations.piccolo_app", "surveys.piccolo_app", "consultations.piccolo_app"],
     commands=[],
 )

@@ -41,28 +41,18 @@ class OrganisationListPages(Controller):
         return see_other(f"/o/{org.slug}/")
 
 
-def _dashboard_steps(membership: OrgMembership, member_count: int) -> list[dict]:
-    base = f"/o/{membership.slug}"
-    return [
-        {"label": "Créer l'espace de l'organisation", "done": True, "href": f"{base}/parametres", "action": "Voir les paramètres"},
-        {"label": "Réunir une équipe projet (un pilote et des collègues)", "done": member_count > 1, "href": f"{base}/membres", "action": "Inviter des collègues"},
-    ]
-
-
 class OrganisationPages(Controller):
     path = "/o/{slug:str}"
     include_in_schema = False
     guards = [org_guard("reader")]
 
     @get("/")
-    async def dashboard(self, request: HTMXRequest, slug: FromPath[str], membership: NamedDependency[OrgMembership]) -> Template:
+    async def home(self, request: HTMXRequest, slug: FromPath[str], membership: NamedDependency[OrgMembership]) -> Response:
+        """The organisation's home: remember it as the active one, then show « Votre démarche »."""
         await services.session_switch_organisation(
             session_id=current_user(request).session_id, user_id=current_user(request).id, organisation_id=membership.organisation_id
         )
-        members = await queries.members_list(organisation_id=membership.organisation_id)
-        return page(
-            "org/dashboard.html", membership=membership, section="demarche", steps=_dashboard_steps(membership, len(members))
-        )
+        return see_other(f"/o/{membership.slug}/demarche")
 
     @get("/parametres", guards=[org_guard("admin")])
     async def settings_form(self, slug: FromPath[str], membership: NamedDependency[OrgMembership]) -> Template:

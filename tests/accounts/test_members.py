@@ -34,7 +34,7 @@ async def test_admin_invites_a_colleague_who_joins_and_logs_in(client):
         joined = await post_form(colleague, path, {"name": "Claire", "password": PASSWORD})
         assert joined.status_code == 303
         assert joined.headers["location"] == f"/o/{account.slug}/"
-        assert (await colleague.get(joined.headers["location"])).status_code == 200
+        assert (await colleague.get(f"/o/{account.slug}/demarche")).status_code == 200
         # The invitation works once.
         again = await post_form(colleague, path, {"name": "Claire", "password": PASSWORD})
         assert again.status_code == 410
@@ -62,8 +62,8 @@ async def test_an_existing_user_joins_a_second_organisation_and_switches(client)
         assert accepted.status_code == 303
         listing = await client.get("/organisations")
         assert "Première" in listing.text and "Seconde" in listing.text
-        assert (await client.get(f"/o/{second.slug}/")).status_code == 200
-        assert (await client.get(f"/o/{first.slug}/")).status_code == 200
+        assert (await client.get(f"/o/{second.slug}/demarche")).status_code == 200
+        assert (await client.get(f"/o/{first.slug}/demarche")).status_code == 200
         # As a reader of Seconde, Alice can't change its settings.
         assert (await client.get(f"/o/{second.slug}/parametres")).status_code == 403
     finally:

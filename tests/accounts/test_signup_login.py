@@ -8,7 +8,9 @@ from tests.helpers import ORG_FORM, PASSWORD, link_in, log_in, outbox, post_form
 
 async def test_sign_up_creates_user_and_organisation_and_logs_in(client):
     account = await sign_up(client)
-    page = await client.get(f"/o/{account.slug}/")
+    home = await client.get(f"/o/{account.slug}/")
+    assert home.status_code == 303 and home.headers["location"] == f"/o/{account.slug}/demarche"
+    page = await client.get(home.headers["location"])
     assert page.status_code == 200
     assert "Votre démarche" in page.text
     org = await Organisation.objects().where(Organisation.slug == account.slug).first()
@@ -120,7 +122,11 @@ async def test_logout_ends_the_session_server_side(client):
     assert (await client.get("/api/v1/me")).status_code == 401
 
 
-async def test_login_is_rate_limited(client):
+async def test_login_is_rate_limited(client, monkeypatch):
+    import api.security
+
+    frozen = 1_800_000_000.0  # all attempts in the same one-minute window
+    monkeypatch.setattr(api.security, "_clock", lambda: frozen)
     await sign_up(client)
     await post_form(client, "/deconnexion", {})
     statuses = [(await log_in(client, "alice@example.org", "faux mot de passe")).status_code for _ in range(12)]

@@ -14,7 +14,7 @@ async def test_demo_seed_is_idempotent_and_the_demo_login_works(client):
     assert await seed_demo() is False
     assert (await Organisation.count(), await User.count(), await Membership.count(), await DiagnosisAnswer.count()) == counts
     assert (await log_in(client, DEMO_EMAIL, DEMO_PASSWORD)).status_code == 303
-    assert (await client.get(f"/o/{DEMO_SLUG}/")).status_code == 200
+    assert (await client.get(f"/o/{DEMO_SLUG}/demarche")).status_code == 200
 
 
 async def test_demo_has_a_closed_diagnosis_answered_by_three_members(client):
