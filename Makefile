@@ -34,5 +34,15 @@ test-e2e: install
 	cd tests/e2e && npm ci --no-audit --no-fund
 	ESSP_E2E=1 $(BIN)/python -m pytest tests/e2e -q
 
+BENCH_ENGINES ?= sqlite postgres
+
+bench: install
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	@for engine in $(BENCH_ENGINES); do \
+		$(BIN)/python -m bench.campaign_analysis --engine $$engine --responses 10000 || exit 1; \
+	done
+	$(BIN)/python -m bench.compute_whatif
+	$(BIN)/python -m bench.network_aggregation
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -179,24 +179,6 @@ def _add_ci_and_rwg(df: pl.DataFrame, *, n_col: str, mean_col: str, std_col: str
     return out
 
 
-def _stat_aggs() -> list[pl.Expr]:
-    is_level = pl.col("answer") == ANSWER_LEVEL
-    level = pl.col("level").cast(pl.Float64)
-    return [
-        pl.col("response_id").filter(is_level).n_unique().cast(pl.Int64).alias("n"),
-        pl.col("level").count().cast(pl.Int64).alias("n_obs"),
-        pl.len().cast(pl.Int64).alias("n_answers"),
-        (pl.col("answer") == ANSWER_DONT_KNOW).sum().cast(pl.Int64).alias("n_dont_know"),
-        (pl.col("answer") == ANSWER_NOT_CONCERNED).sum().cast(pl.Int64).alias("n_not_concerned"),
-        level.mean().alias("mean"),
-        level.median().alias("median"),
-        level.std(ddof=1).alias("std"),
-        *[(pl.col("level") == k).sum().cast(pl.Int64).alias(f"level_{k}") for k in LEVELS],
-        pl.col("importance").cast(pl.Float64).mean().alias("mean_importance"),
-        pl.col("importance").count().cast(pl.Int64).alias("n_importance"),
-    ]
-
-
 def describe(responses: pl.DataFrame, *, by: Sequence[str], confidence: float = 0.95) -> pl.DataFrame:
     """Descriptive statistics of stakeholder answers per ``by`` key.
 
@@ -233,16 +215,34 @@ def describe(responses: pl.DataFrame, *, by: Sequence[str], confidence: float = 
     df = validate_responses(responses)
     by = list(by)
     require_columns(df, by, "responses")
-    # Sorting first makes floating-point sums independent of the input row order.
-    df = df.sort([*by, "response_id", "practice_key"])
-    if by:
-        out = df.group_by(by).agg(_stat_aggs())
-    else:
-        out = df.select(_stat_aggs())
+    # Exact integer sums (levels and importance are small integers): every figure is
+    # independent of the input row order, bit for bit, with no sort of the whole frame.
+    # mean = Σx/n; sample variance = (n·Σx² − (Σx)²) / (n(n − 1)).
+    is_level = pl.col("answer") == ANSWER_LEVEL
+    x = pl.col("level").cast(pl.Int64)
+    importance = pl.col("importance").cast(pl.Int64)
+    # One row per response × practice (validated): with practice_key in `by`, n is the level count.
+    n_expr = is_level.sum() if "practice_key" in by else pl.col("response_id").filter(is_level).n_unique()
+    aggs = [
+        n_expr.cast(pl.Int64).alias("n"),
+        pl.col("level").count().cast(pl.Int64).alias("n_obs"),
+        pl.len().cast(pl.Int64).alias("n_answers"),
+        (pl.col("answer") == ANSWER_DONT_KNOW).sum().cast(pl.Int64).alias("n_dont_know"),
+        (pl.col("answer") == ANSWER_NOT_CONCERNED).sum().cast(pl.Int64).alias("n_not_concerned"),
+        x.sum().alias("_s1"),
+        (x * x).sum().alias("_s2"),
+        pl.col("level").cast(pl.Float64).median().alias("median"),
+        *[(pl.col("level") == k).sum().cast(pl.Int64).alias(f"level_{k}") for k in LEVELS],
+        importance.sum().alias("_is"),
+        pl.col("importance").count().cast(pl.Int64).alias("n_importance"),
+    ]
+    out = df.group_by(by).agg(aggs) if by else df.select(aggs)
+    n = pl.col("n_obs")
     out = out.with_columns(
-        dont_know_share=pl.when(pl.col("n_answers") > 0).then(
-            pl.col("n_dont_know").cast(pl.Float64) / pl.col("n_answers")
-        )
+        mean=pl.when(n > 0).then(pl.col("_s1") / n),
+        std=pl.when(n >= 2).then(((n * pl.col("_s2") - pl.col("_s1") * pl.col("_s1")) / (n * (n - 1))).clip(lower_bound=0).sqrt()),
+        mean_importance=pl.when(pl.col("n_importance") > 0).then(pl.col("_is") / pl.col("n_importance")),
+        dont_know_share=pl.when(pl.col("n_answers") > 0).then(pl.col("n_dont_know").cast(pl.Float64) / pl.col("n_answers")),
     )
     out = _add_ci_and_rwg(out, n_col="n_obs", mean_col="mean", std_col="std", confidence=confidence)
     out = out.select(*by, *DESCRIBE_COLUMNS)

@@ -10,6 +10,7 @@ comparing two views around one submission can then never isolate it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from analytics import compare, materiality, priorities, publish_practice_stats, 
 from analytics.frames import GROUPS_SCHEMA, PRACTICES_SCHEMA, RESPONSES_SCHEMA, SELF_ANSWERS_SCHEMA
 from analytics.suppression import filter_comments
 from analytics.trends import theme_trend
+from api.db import engine
 from api.errors import NotFound
 from consultations.services import campaign_practices
 from consultations.tables import Campaign, CampaignGroup, PriorityMark, ResponseAnswer
@@ -45,22 +47,30 @@ class CampaignResults:
     trends: list[dict] = field(default_factory=list)
 
 
+# The read path measured fastest (docs/performance.md): ADBC returns Arrow columns that Polars
+# adopts without a Python object per value — about 10× faster than ORM rows for 400 000 answers.
+_SQLITE_ANSWERS = (
+    "SELECT response AS response_id, campaign_group AS group_id, practice_key, answer, level, importance "
+    "FROM response_answer WHERE campaign = ?"
+)
+_POSTGRES_ANSWERS = (
+    "SELECT response::text AS response_id, campaign_group::text AS group_id, practice_key, answer, "
+    "level::int2 AS level, importance::int2 AS importance FROM response_answer WHERE campaign = $1::uuid"
+)
+
+
 async def responses_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
-    rows = await ResponseAnswer.select(
-        ResponseAnswer.response, ResponseAnswer.campaign_group, ResponseAnswer.practice_key, ResponseAnswer.answer,
-        ResponseAnswer.level, ResponseAnswer.importance,
-    ).where(ResponseAnswer.campaign == campaign_id)
-    return pl.DataFrame(
-        {
-            "response_id": [str(r["response"]) for r in rows],
-            "group_id": [str(r["campaign_group"]) for r in rows],
-            "practice_key": [r["practice_key"] for r in rows],
-            "answer": [r["answer"] for r in rows],
-            "level": [r["level"] for r in rows],
-            "importance": [r["importance"] for r in rows],
-        },
-        schema=RESPONSES_SCHEMA,
+    """All answers of one campaign as RESPONSES_SCHEMA, read with ADBC in a worker thread."""
+    db = engine()
+    if db.engine_type == "sqlite":
+        sql, uri = _SQLITE_ANSWERS, f"sqlite:///{db.path}"  # an absolute path: four slashes
+    else:
+        sql, uri = _POSTGRES_ANSWERS, db.config["dsn"]
+    frame = await asyncio.to_thread(
+        pl.read_database_uri, sql, uri, engine="adbc", execute_options={"parameters": [str(uuid.UUID(str(campaign_id)))]}
     )
+    # One contiguous chunk per column (ADBC streams small batches) in the analytics' dtypes.
+    return frame.select(pl.col(c).cast(t, strict=True) for c, t in RESPONSES_SCHEMA.items()).rechunk()
 
 
 async def comments_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
