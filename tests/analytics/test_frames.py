@@ -112,3 +112,20 @@ def test_other_validators():
     )
     with pytest.raises(ValueError, match="source"):
         validate_snapshots(snaps)
+
+
+def test_a_frame_validated_once_is_not_checked_again_but_a_new_bad_frame_still_is():
+    import polars as pl
+    import pytest
+
+    from analytics.frames import RESPONSES_SCHEMA, validate_responses
+
+    good = pl.DataFrame(
+        {"response_id": ["r1"], "group_id": ["g"], "practice_key": ["p"], "answer": ["level"], "level": [3], "importance": [None]},
+        schema=RESPONSES_SCHEMA,
+    )
+    checked = validate_responses(good)
+    assert validate_responses(good) is checked and validate_responses(checked) is checked
+    bad = good.with_columns(level=pl.lit(9, dtype=pl.Int8))
+    with pytest.raises(ValueError):
+        validate_responses(bad)
