@@ -545,11 +545,17 @@ async def draft_save(respondent: Respondent, raw: dict[str, dict], language: str
 async def _draft_merge(respondent: Respondent, cleaned: dict[str, dict], language: str | None) -> dict:
     async with transaction():
         if engine().engine_type == "postgres":
-            # Read-modify-write of the JSON answers: lock the row so concurrent saves don't lose one.
-            if respondent.kind == "invitation":
-                await Draft.raw("SELECT id FROM response_draft WHERE invitation = {} FOR UPDATE", respondent.invitation["id"])
-            else:
-                await Draft.raw("SELECT id FROM response_draft WHERE browser_key = {} FOR UPDATE", respondent.browser_key)
+            # Read-modify-write of the JSON answers: make sure the row exists (a concurrent creator
+            # makes this wait, then do nothing), then lock it, so concurrent saves never lose one.
+            column, key = (
+                ("invitation", respondent.invitation["id"]) if respondent.kind == "invitation" else ("browser_key", respondent.browser_key)
+            )
+            await Draft.raw(
+                f"INSERT INTO response_draft (id, campaign, campaign_group, {column}, answers, language, updated_on) "
+                "VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT DO NOTHING",
+                uuid.uuid4(), respondent.campaign["id"], respondent.group["id"], key, "{}", language or respondent.language, today(),
+            )
+            await Draft.raw(f"SELECT id FROM response_draft WHERE {column} = {{}} FOR UPDATE", key)
         row = await Draft.objects().where(_draft_where(respondent)).output(load_json=True).first()
         if row is None:
             row = Draft(
