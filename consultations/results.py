@@ -259,12 +259,16 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
     for c in comments.to_dicts():
         if c["practice_key"] in info:
             results.comments.append({"group_name": names[c["group_id"]]["name"], "practice": info[c["practice_key"]]["label"], "comment": c["comment"]})
-    results.trends = await organisation_trends(organisation_id=organisation_id)
+    results.trends = await organisation_trends(organisation_id=organisation_id, published={campaign_id: published.total})
     return results
 
 
-async def organisation_trends(*, organisation_id: uuid.UUID) -> list[dict]:
-    """Theme scores across the organisation's closed diagnoses and campaigns (practices matched by key)."""
+async def organisation_trends(*, organisation_id: uuid.UUID, published: dict[uuid.UUID, pl.DataFrame] | None = None) -> list[dict]:
+    """Theme scores across the organisation's closed diagnoses and campaigns (practices matched by key).
+
+    ``published``: per-practice published totals already computed (campaign id → frame), reused
+    instead of reading and analysing those campaigns again."""
+    published = published or {}
     frames = []
     diagnoses = await Diagnosis.select(Diagnosis.id, Diagnosis.title, Diagnosis.opened_at).where(
         (Diagnosis.organisation == organisation_id) & (Diagnosis.status == "closed")
@@ -276,9 +280,11 @@ async def organisation_trends(*, organisation_id: uuid.UUID) -> list[dict]:
         (Campaign.organisation == organisation_id) & Campaign.status.is_in(["closed", "archived"])
     ).order_by(Campaign.launched_at).output(load_json=True)
     for order, c in enumerate(campaigns):
-        responses = await responses_frame(c["id"])
-        published = publish_practice_stats(responses, threshold=c["threshold"], groups=await groups_frame(c["id"]))
-        frames.append(_snapshot(published.total.select("practice_key", "mean"), c["title"], order, "consultation"))
+        total = published.get(c["id"])
+        if total is None:
+            responses = await responses_frame(c["id"])
+            total = publish_practice_stats(responses, threshold=c["threshold"], groups=await groups_frame(c["id"])).total
+        frames.append(_snapshot(total.select("practice_key", "mean"), c["title"], order, "consultation"))
     if not frames:
         return []
     snapshots = pl.concat([f for f in frames if f.height], how="vertical") if any(f.height for f in frames) else None

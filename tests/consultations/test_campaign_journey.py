@@ -188,7 +188,7 @@ async def test_unsubscribe_stops_emails_from_the_organisation(client):
     fresh = client.__class__(app=client.app, base_url="http://testserver.local")
     async with fresh:
         done = await fresh.post(path, data={"List-Unsubscribe": "One-Click"})
-    assert done.status_code == 201 or done.status_code == 200
+    assert done.status_code in (200, 201)
     assert (await Contact.objects().where(Contact.email == "salaries0@example.org").first()).opted_out is True
     tampered = await client.get(path[:-3] + "abc")
     assert tampered.status_code == 404

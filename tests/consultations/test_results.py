@@ -9,8 +9,7 @@ import uuid
 
 import polars as pl
 
-from consultations import links, services
-from consultations.tables import Invitation
+from consultations import services
 from organisations.tables import Membership
 from surveys import services as surveys
 from surveys.referentiel import get_referentiel
@@ -64,6 +63,9 @@ async def test_results_compare_classify_and_rank_in_pages_and_api(client):
     assert elections["category"] in {"point_aveugle", "perceptions_divisees"}
     assert data["priorities"][0]["rank"] == 1 and data["priorities"][0]["reason"]
     assert data["materiality"] and data["themes"]
+    # Trends carry this campaign's published theme scores, equal to the themes section.
+    consultation = {t["theme_key"]: t["score"] for t in data["trends"] if t["source"] == "consultation"}
+    assert consultation and all(abs(consultation[t["theme_key"]] - t["score"]) < 1e-9 for t in data["themes"] if t["score"] is not None and t["theme_key"] in consultation)
     page = await client.get(f"/o/{account.slug}/resultats/{setup.campaign_id}")
     assert page.status_code == 200
     assert page.text.count('role="img"') >= 4  # radar, gaps, matrix, distribution
@@ -98,7 +100,7 @@ async def test_no_output_reveals_a_suppressed_group(client):
     for p in data["practices"]:
         salaries = next((c for c in data["cells"] if c["practice_key"] == p["practice_key"] and c["group_name"] == "Salariés"), None)
         if p["n"] is not None and salaries and salaries["n"] is not None:
-            assert p["n"] - salaries["n"] in (0,) or p["n"] - salaries["n"] >= 5, p["practice_key"]
+            assert p["n"] - salaries["n"] == 0 or p["n"] - salaries["n"] >= 5, p["practice_key"]
     assert all(c["comment"] != SECRET for c in data["comments"])
     assert any(c["comment"] == "Les salaires ne sont pas affichés" for c in data["comments"])
 
@@ -183,4 +185,3 @@ async def test_open_link_answers_are_marked_in_results(client):
     assert "lien ouvert" in page.text
     png = await client.get(f"/o/{account.slug}/consultations/{setup.campaign_id}/groupes/{next(g['id'] for g in campaign['groups'] if g['name'] == 'Usagers')}/qr/png")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
-    _ = links, Invitation
