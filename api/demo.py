@@ -134,7 +134,7 @@ async def seed_campaigns(*, organisation_id, user_id) -> None:
     await consultations.campaign_launch(organisation_id=organisation_id, campaign_id=closed.id, accept_warnings=True)
     invitations = await Invitation.select(Invitation.id, Invitation.nonce, Invitation.campaign_group.category.as_alias("category")).where(
         Invitation.campaign == closed.id
-    ).order_by(Invitation.id)
+    ).order_by(Invitation.contact.email)  # a stable order: ids are random
     for invitation in invitations:
         mean, rate = _DEMO_PERCEPTION.get(invitation["category"], (3.3, 0.7))
         if rng.random() > rate:
