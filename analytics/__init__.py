@@ -31,6 +31,7 @@ from .frames import (
 from .priorities import PriorityConfig, materiality, priorities
 from .stats import (
     describe,
+    describe_practices_and_cells,
     group_counts,
     practice_group_stats,
     practice_stats,
@@ -71,6 +72,7 @@ __all__ = [
     "apply_threshold_total",
     "compare",
     "describe",
+    "describe_practices_and_cells",
     "filter_comments",
     "group_counts",
     "materiality",

@@ -149,6 +149,20 @@ def validate(
 
 
 def _check_answers(df: pl.DataFrame, name: str) -> None:
+    # One pass counts every kind of bad row; the details are looked up only when one is found.
+    level, answer = pl.col("level"), pl.col("answer")
+    problems = df.select(
+        (~answer.is_in(list(ANSWERS))).sum().alias("a"),
+        (level.is_not_null() & ~level.is_between(LEVEL_MIN, LEVEL_MAX)).sum().alias("b"),
+        ((answer == ANSWER_LEVEL) & level.is_null()).sum().alias("c"),
+        ((answer != ANSWER_LEVEL) & level.is_not_null()).sum().alias("d"),
+        (pl.col("importance").is_not_null() & ~pl.col("importance").is_between(LEVEL_MIN, LEVEL_MAX)).sum().alias("e"),
+    ).row(0)
+    if any(problems):
+        _explain_bad_answers(df, name)
+
+
+def _explain_bad_answers(df: pl.DataFrame, name: str) -> None:
     bad = df.filter(~pl.col("answer").is_in(list(ANSWERS)))
     if bad.height:
         raise ValueError(
@@ -194,7 +208,10 @@ def validate_responses(df: pl.DataFrame) -> pl.DataFrame:
 
     Columns: response_id, group_id, practice_key, answer ∈ {level, dont_know,
     not_concerned}, level Int8 1..5 (null unless answer == "level"),
-    importance Int8 1..5 nullable.
+    importance Int8 1..5 nullable. The four key columns may be String or
+    Categorical; the validated frame holds them as Categorical
+    (:data:`RESPONSE_KEY_COLUMNS`), and every analytics output gives keys back
+    as String.
     """
     global _last_validated
     if _last_validated is not None and (df is _last_validated[0] or df is _last_validated[1]):
@@ -204,14 +221,49 @@ def validate_responses(df: pl.DataFrame) -> pl.DataFrame:
     return checked
 
 
+#: Key columns of ``responses`` that the analytics group and join on. The validated frame holds them
+#: as Categorical (String is accepted and converted): grouping, counting distinct values and
+#: joining then work on small integers instead of hashing 400 000 strings each time.
+RESPONSE_KEY_COLUMNS = ("response_id", "group_id", "practice_key", "answer")
+
+
+def _as_categorical(df: pl.DataFrame, name: str) -> pl.DataFrame:
+    casts = []
+    for col in RESPONSE_KEY_COLUMNS:
+        dtype = df.schema[col]
+        if isinstance(dtype, pl.Categorical):
+            continue
+        if dtype in (pl.String, pl.Null):
+            casts.append(pl.col(col).cast(pl.String).cast(pl.Categorical))
+        else:
+            casts.append(pl.col(col).cast(pl.String, strict=True).cast(pl.Categorical))
+    if not casts:
+        return df
+    try:
+        return df.with_columns(casts)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+        raise ValueError(f"{name}: column cannot be cast to the expected type: {exc}") from exc
+
+
 def _validate_responses(df: pl.DataFrame) -> pl.DataFrame:
     name = "responses"
-    df = validate(df, RESPONSES_SCHEMA, name, non_null=("response_id", "group_id", "practice_key", "answer"))
+    require_columns(df, RESPONSES_SCHEMA.keys(), name)
+    df = _as_categorical(df, name)
+    working = {**RESPONSES_SCHEMA, **{c: df.schema[c] for c in RESPONSE_KEY_COLUMNS}}
+    df = validate(df, working, name, non_null=RESPONSE_KEY_COLUMNS)
     _check_answers(df, name)
-    _check_unique(df, ["response_id", "practice_key"], name, "response × practice")
-    multi_group = df.group_by("response_id").agg(pl.col("group_id").n_unique().alias("k")).filter(pl.col("k") > 1)
-    if multi_group.height:
-        raise ValueError(f"{name}: a response_id belongs to several group_id values")
+    if df.height:
+        # On the categories' integer codes: one row per response × practice, one group per response.
+        response = pl.col("response_id").to_physical().cast(pl.UInt64)
+        pairs = df.select(
+            answers=(response * (1 << 32) + pl.col("practice_key").to_physical().cast(pl.UInt64)).n_unique(),
+            responses=response.n_unique(),
+            response_groups=(response * (1 << 32) + pl.col("group_id").to_physical().cast(pl.UInt64)).n_unique(),
+        ).row(0, named=True)
+        if pairs["answers"] != df.height:
+            raise ValueError(f"{name}: more than one row per response × practice (columns ['response_id', 'practice_key'])")
+        if pairs["response_groups"] != pairs["responses"]:
+            raise ValueError(f"{name}: a response_id belongs to several group_id values")
     return df
 
 
@@ -289,6 +341,7 @@ __all__ = [
     "LEVEL_MIN",
     "PRACTICES_SCHEMA",
     "RESPONSES_SCHEMA",
+    "RESPONSE_KEY_COLUMNS",
     "SELF_ANSWERS_SCHEMA",
     "SNAPSHOTS_SCHEMA",
     "SOURCES",

@@ -215,31 +215,49 @@ def describe(responses: pl.DataFrame, *, by: Sequence[str], confidence: float = 
     df = validate_responses(responses)
     by = list(by)
     require_columns(df, by, "responses")
-    # Exact integer sums (levels and importance are small integers): every figure is
-    # independent of the input row order, bit for bit, with no sort of the whole frame.
-    # mean = Σx/n; sample variance = (n·Σx² − (Σx)²) / (n(n − 1)).
+    return _finish(_tally(df, by), by, confidence=confidence)
+
+
+#: Exact integer sums per key, from which every figure of :func:`describe` follows (see _finish).
+_TALLY_SUMS = ["n_answers", "n_dont_know", "n_not_concerned", "_s1", "_s2", *LEVEL_COUNT_COLUMNS, "_is", "n_importance"]
+
+
+def _tally(df: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Integer sums per ``by`` key of a validated responses frame (keys as String).
+
+    Levels and importance are small integers, so every figure computed from these sums is
+    exact and independent of the input row order, bit for bit, with no sort of the frame."""
     is_level = pl.col("answer") == ANSWER_LEVEL
     x = pl.col("level").cast(pl.Int64)
     importance = pl.col("importance").cast(pl.Int64)
-    # One row per response × practice (validated): with practice_key in `by`, n is the level count.
-    n_expr = is_level.sum() if "practice_key" in by else pl.col("response_id").filter(is_level).n_unique()
     aggs = [
-        n_expr.cast(pl.Int64).alias("n"),
-        pl.col("level").count().cast(pl.Int64).alias("n_obs"),
         pl.len().cast(pl.Int64).alias("n_answers"),
         (pl.col("answer") == ANSWER_DONT_KNOW).sum().cast(pl.Int64).alias("n_dont_know"),
         (pl.col("answer") == ANSWER_NOT_CONCERNED).sum().cast(pl.Int64).alias("n_not_concerned"),
         x.sum().alias("_s1"),
         (x * x).sum().alias("_s2"),
-        pl.col("level").cast(pl.Float64).median().alias("median"),
         *[(pl.col("level") == k).sum().cast(pl.Int64).alias(f"level_{k}") for k in LEVELS],
         importance.sum().alias("_is"),
         pl.col("importance").count().cast(pl.Int64).alias("n_importance"),
     ]
-    out = df.group_by(by).agg(aggs) if by else df.select(aggs)
+    if "practice_key" not in by:
+        # Coarser keys: a response may give several levels; n counts responses.
+        aggs.append(pl.col("response_id").filter(is_level).n_unique().cast(pl.Int64).alias("n"))
+    out = df.lazy().group_by(by).agg(aggs).collect() if by else df.select(aggs)
+    return _keys_as_string(out, by)
+
+
+def _finish(tally: pl.DataFrame, by: list[str], *, confidence: float = 0.95) -> pl.DataFrame:
+    """describe's output from integer sums: mean = Σx/n; sample variance = (n·Σx² − (Σx)²) / (n(n − 1));
+    the median is read off the distribution of levels (the middle value, or the mean of the two)."""
+    out = tally.with_columns(n_obs=pl.sum_horizontal(LEVEL_COUNT_COLUMNS).cast(pl.Int64))
+    if "n" not in out.columns:
+        # One row per response × practice (validated): with practice_key in `by`, n is the level count.
+        out = out.with_columns(n=pl.col("n_obs"))
     n = pl.col("n_obs")
     out = out.with_columns(
         mean=pl.when(n > 0).then(pl.col("_s1") / n),
+        median=pl.when(n > 0).then((_level_at((n - 1) // 2) + _level_at(n // 2)) / 2.0),
         std=pl.when(n >= 2).then(((n * pl.col("_s2") - pl.col("_s1") * pl.col("_s1")) / (n * (n - 1))).clip(lower_bound=0).sqrt()),
         mean_importance=pl.when(pl.col("n_importance") > 0).then(pl.col("_is") / pl.col("n_importance")),
         dont_know_share=pl.when(pl.col("n_answers") > 0).then(pl.col("n_dont_know").cast(pl.Float64) / pl.col("n_answers")),
@@ -247,6 +265,32 @@ def describe(responses: pl.DataFrame, *, by: Sequence[str], confidence: float = 
     out = _add_ci_and_rwg(out, n_col="n_obs", mean_col="mean", std_col="std", confidence=confidence)
     out = out.select(*by, *DESCRIBE_COLUMNS)
     return out.sort(by) if by else out
+
+
+def describe_practices_and_cells(responses: pl.DataFrame, *, confidence: float = 0.95) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(describe(by=["practice_key"]), describe(by=["practice_key", "group_id"]))`` in one pass:
+    the per-practice sums are the sums of the practice × group sums (one response, one group)."""
+    df = validate_responses(responses)
+    cells = _tally(df, ["practice_key", "group_id"])
+    totals = cells.group_by("practice_key").agg(pl.col(c).sum() for c in _TALLY_SUMS)
+    return _finish(totals, ["practice_key"], confidence=confidence), _finish(cells, ["practice_key", "group_id"], confidence=confidence)
+
+
+def _level_at(index: pl.Expr) -> pl.Expr:
+    """The level at 0-based ``index`` in the sorted levels, from the level_k counts:
+    1 + the number of levels k < 5 whose cumulative count is ≤ index."""
+    total = pl.lit(0, dtype=pl.Int64)
+    value = pl.lit(LEVEL_MIN, dtype=pl.Int64)
+    for k in LEVELS[:-1]:
+        total = total + pl.col(f"level_{k}")
+        value = value + (total <= index).cast(pl.Int64)
+    return value.cast(pl.Float64)
+
+
+def _keys_as_string(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Key columns go out as String, whatever the working dtype (Categorical) was."""
+    casts = [pl.col(k).cast(pl.String) for k in keys if isinstance(frame.schema[k], pl.Categorical)]
+    return frame.with_columns(casts) if casts else frame
 
 
 def practice_stats(responses: pl.DataFrame) -> pl.DataFrame:
@@ -271,7 +315,9 @@ def group_counts(responses: pl.DataFrame, *, groups: pl.DataFrame | None = None)
     Output: group_id String, n_respondents Int64, sorted by group_id.
     """
     df = validate_responses(responses)
-    out = df.group_by("group_id").agg(pl.col("response_id").n_unique().cast(pl.Int64).alias("n_respondents"))
+    out = _keys_as_string(
+        df.group_by("group_id").agg(pl.col("response_id").n_unique().cast(pl.Int64).alias("n_respondents")), ["group_id"]
+    )
     if groups is not None:
         g = validate_groups(groups).select("group_id")
         out = g.join(out, on="group_id", how="full", coalesce=True).with_columns(
@@ -334,11 +380,19 @@ def theme_stats(
         n_practices=pl.len().cast(pl.Int64),
         mean_importance=pl.col("mean_importance").mean(),
     )
-    levels = (
-        df.filter(pl.col("answer") == ANSWER_LEVEL)
-        .join(counted.select(*by, "practice_key", "theme_key"), on=[*by, "practice_key"], how="inner")
+    # Join on the responses' working dtypes (Categorical keys), then give the keys back as String.
+    counted_keys = counted.select(*by, "practice_key", "theme_key").with_columns(
+        *[pl.col(k).cast(df.schema[k]) for k in [*by, "practice_key"]], pl.col("theme_key").cast(pl.Categorical)
+    )
+    levels = _keys_as_string(
+        df.lazy()
+        .filter(pl.col("answer") == ANSWER_LEVEL)
+        .select("response_id", *by, "practice_key")
+        .join(counted_keys.lazy(), on=[*by, "practice_key"], how="inner")
         .group_by(theme_keys)
         .agg(n=pl.col("response_id").n_unique().cast(pl.Int64))
+        .collect(),
+        theme_keys,
     )
     themes = prac.group_by("theme_key").agg(
         theme_number=pl.col("theme_number").first(), n_practices_theme=pl.len().cast(pl.Int64)
@@ -456,6 +510,7 @@ __all__ = [
     "LEVEL_COUNT_COLUMNS",
     "SIGMA2_EU",
     "describe",
+    "describe_practices_and_cells",
     "group_counts",
     "practice_group_stats",
     "practice_stats",

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .frames import require_columns, validate_comments, validate_group_counts
-from .stats import describe, group_counts
+from .stats import describe_practices_and_cells, group_counts
 
 REASON_BELOW_THRESHOLD = "below_threshold"
 REASON_COMPLEMENTARY = "complementary"
@@ -431,8 +431,8 @@ def publish_practice_stats(
     """
     check_threshold(threshold)
     counts = group_counts(responses, groups=groups)
-    total = apply_threshold_total(describe(responses, by=["practice_key"]), counts, threshold=threshold)
-    cells = describe(responses, by=["practice_key", "group_id"])
+    practices, cells = describe_practices_and_cells(responses)
+    total = apply_threshold_total(practices, counts, threshold=threshold)
     if groups is not None:
         cells = cells.join(
             groups.select("group_id", "group_name", "category", "weight", "open_link"),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics.frames import GROUPS_SCHEMA, PRACTICES_SCHEMA, SELF_ANSWERS_SCHEMA
+from consultations.answer_codes import encode as encode_answers
 
 N_PRACTICES = 40
 REFERENTIEL_KEY = "complet"
@@ -108,7 +109,7 @@ class Campaign:
     title: str
     practice_keys: list[str]
     groups: list[dict]  # campaign_group rows
-    responses: list[tuple]  # (id, campaign, campaign_group, language, via_open_link, submitted_on)
+    responses: list[tuple]  # (id, campaign, campaign_group, language, via_open_link, submitted_on, answer_codes, importance_codes)
     answers: list[tuple]  # (id, response, campaign, campaign_group, practice_key, answer, level, importance, comment)
 
     def groups_frame(self) -> pl.DataFrame:
@@ -179,10 +180,9 @@ def generate_campaign(
         imp_shift = rng.uniform(-0.5, 0.5)
         for _ in range(size):
             rid = _uuid(rng)
-            responses.append(
-                (rid, campaign_id, gid, "fr" if rng.random() < 0.93 else "en", spec.open_link,
-                 day0 + dt.timedelta(days=rng.randrange(42)))
-            )
+            response = (rid, campaign_id, gid, "fr" if rng.random() < 0.93 else "en", spec.open_link,
+                        day0 + dt.timedelta(days=rng.randrange(42)))
+            packed: dict[str, dict] = {}
             leniency = rng.gauss(0.0, 0.45)  # some people rate everything higher
             for p in practice_keys:
                 u = rng.random()
@@ -202,6 +202,9 @@ def generate_campaign(
                 )
                 comment = rng.choice(COMMENTS) if rng.random() < COMMENT_RATE else ""
                 answers.append((_uuid(rng), rid, campaign_id, gid, p, answer, level, importance, comment))
+                packed[p] = {"answer": str(level) if level else answer, "importance": str(importance or "")}
+            # The packed copy the app writes beside the answer rows (consultations/answer_codes.py).
+            responses.append((*response, *encode_answers(packed, practice_keys)))
     return Campaign(organisation_id, campaign_id, title, list(practice_keys), groups, responses, answers)
 
 

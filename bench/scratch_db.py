@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_PG_DATABASE = "essp_bench"
 
-RESPONSE_COLUMNS = ("id", "campaign", "campaign_group", "language", "via_open_link", "submitted_on")
+RESPONSE_COLUMNS = (
+    "id", "campaign", "campaign_group", "language", "via_open_link", "submitted_on", "answer_codes", "importance_codes",
+)
 ANSWER_COLUMNS = (
     "id", "response", "campaign", "campaign_group", "practice_key", "answer", "level", "importance", "comment",
 )
@@ -116,7 +118,7 @@ def create(
 def _organisation_row(org_id: uuid.UUID) -> dict:
     return {
         "id": org_id,
-        "slug": f"bench-{org_id.hex[:8]}",
+        "slug": f"bench-{org_id.hex}",
         "name": "Association de banc d'essai",
         "legal_form": "association",
         "postcode": "69001",
@@ -178,8 +180,8 @@ def load_sqlite(path: Path, campaigns: list[Campaign]) -> None:
                     ],
                 )
                 conn.executemany(
-                    f"INSERT INTO response ({', '.join(RESPONSE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(s(r[0]), s(r[1]), s(r[2]), r[3], r[4], r[5].isoformat()) for r in c.responses],
+                    f"INSERT INTO response ({', '.join(RESPONSE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(s(r[0]), s(r[1]), s(r[2]), r[3], r[4], r[5].isoformat(), *r[6:]) for r in c.responses],
                 )
             conn.executemany(
                 f"INSERT INTO response_answer ({', '.join(ANSWER_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -238,3 +240,25 @@ async def postgres_version(dsn: str) -> str:
         return (await conn.fetchval("SHOW server_version")).split()[0]
     finally:
         await conn.close()
+
+
+async def add_self_diagnosis(organisation_id: uuid.UUID, self_answers, practice_keys: list[str]) -> None:
+    """The organisation's closed self-diagnosis (SELF_ANSWERS_SCHEMA frame), through the ORM: a few
+    hundred rows. Call it inside the benchmark's event loop, once DATABASE_URL points to the scratch database."""
+    from surveys.tables import Diagnosis, DiagnosisAnswer
+    from organisations.tables import User
+
+    members = {m: uuid.uuid4() for m in self_answers.get_column("member_id").unique(maintain_order=True).to_list()}
+    await User.insert(*[User(id=uid, email=f"membre-{uid.hex}@bench.example", name="Membre", password_hash="x") for uid in members.values()])
+    diagnosis = Diagnosis(
+        organisation=organisation_id, title="Autodiagnostic 2026", referentiel_key="complet", referentiel_version="2026.1",
+        practice_keys=practice_keys, status="closed",
+    )
+    await diagnosis.save()
+    await DiagnosisAnswer.insert(
+        *[
+            DiagnosisAnswer(diagnosis=diagnosis.id, member=members[r["member_id"]], practice_key=r["practice_key"],
+                            answer=r["answer"], level=r["level"], importance=r["importance"])
+            for r in self_answers.iter_rows(named=True)
+        ]
+    )

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from analytics import compare, materiality, priorities, publish_practice_stats, self_view, theme_stats
-from analytics.frames import GROUPS_SCHEMA, PRACTICES_SCHEMA, RESPONSES_SCHEMA, SELF_ANSWERS_SCHEMA
-from analytics.suppression import filter_comments
+from analytics.frames import COMMENTS_SCHEMA, GROUPS_SCHEMA, PRACTICES_SCHEMA, SELF_ANSWERS_SCHEMA
+from analytics.suppression import PublishedStats, filter_comments
 from analytics.trends import theme_trend
 from api.db import engine
 from api.errors import NotFound
+from consultations import answer_codes
 from consultations.services import campaign_practices
-from consultations.tables import Campaign, CampaignGroup, PriorityMark, ResponseAnswer
+from consultations.tables import Campaign, CampaignGroup, PriorityMark
 from surveys.queries import self_answers_frame
 from surveys.referentiel import get_referentiel
 from surveys.tables import Diagnosis
@@ -47,45 +49,72 @@ class CampaignResults:
     trends: list[dict] = field(default_factory=list)
 
 
-# The read path measured fastest (docs/performance.md): ADBC returns Arrow columns that Polars
-# adopts without a Python object per value — about 10× faster than ORM rows for 400 000 answers.
-_SQLITE_ANSWERS = (
-    "SELECT response AS response_id, campaign_group AS group_id, practice_key, answer, level, importance "
-    "FROM response_answer WHERE campaign = ?"
-)
-_POSTGRES_ANSWERS = (
-    "SELECT response::text AS response_id, campaign_group::text AS group_id, practice_key, answer, "
-    "level::int2 AS level, importance::int2 AS importance FROM response_answer WHERE campaign = $1::uuid"
-)
+# The read path (docs/performance.md): one packed row per response (consultations/answer_codes.py),
+# read with ADBC — Arrow columns that Polars adopts without a Python object per value — then
+# unpacked into one row per answer by vectorised Polars operations. Comments come from their
+# partial index (only the rows that have one).
+_SQL = {
+    "sqlite": (
+        "SELECT id AS response_id, campaign_group AS group_id, answer_codes, importance_codes "
+        "FROM response WHERE campaign = ?",
+        "SELECT response AS response_id, campaign_group AS group_id, practice_key, comment "
+        "FROM response_answer WHERE campaign = ? AND comment <> ''",
+    ),
+    "postgres": (
+        "SELECT id::text AS response_id, campaign_group::text AS group_id, answer_codes, importance_codes "
+        "FROM response WHERE campaign = $1::uuid",
+        "SELECT response::text AS response_id, campaign_group::text AS group_id, practice_key, comment "
+        "FROM response_answer WHERE campaign = $1::uuid AND comment <> ''",
+    ),
+}
 
 
-async def responses_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
-    """All answers of one campaign as RESPONSES_SCHEMA, read with ADBC in a worker thread."""
+def _connect():
     db = engine()
     if db.engine_type == "sqlite":
-        sql, uri = _SQLITE_ANSWERS, f"sqlite:///{db.path}"  # an absolute path: four slashes
-    else:
-        sql, uri = _POSTGRES_ANSWERS, db.config["dsn"]
-    frame = await asyncio.to_thread(
-        pl.read_database_uri, sql, uri, engine="adbc", execute_options={"parameters": [str(uuid.UUID(str(campaign_id)))]}
-    )
-    # One contiguous chunk per column (ADBC streams small batches) in the analytics' dtypes.
-    return frame.select(pl.col(c).cast(t, strict=True) for c, t in RESPONSES_SCHEMA.items()).rechunk()
+        import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+        conn = adbc_sqlite.connect(str(db.path), autocommit=True)
+        with conn.cursor() as cur:
+            cur.execute("PRAGMA busy_timeout = 30000")  # the ADBC driver sets none
+        return "sqlite", conn
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    return "postgres", adbc_pg.connect(db.config["dsn"], autocommit=True)
 
 
-async def comments_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
-    rows = await ResponseAnswer.select(
-        ResponseAnswer.response, ResponseAnswer.campaign_group, ResponseAnswer.practice_key, ResponseAnswer.comment
-    ).where((ResponseAnswer.campaign == campaign_id) & (ResponseAnswer.comment != ""))
-    return pl.DataFrame(
-        {
-            "response_id": [str(r["response"]) for r in rows],
-            "group_id": [str(r["campaign_group"]) for r in rows],
-            "practice_key": [r["practice_key"] for r in rows],
-            "comment": [r["comment"] for r in rows],
-        },
-        schema={"response_id": pl.String, "group_id": pl.String, "practice_key": pl.String, "comment": pl.String},
-    )
+def _fetch(conn, sql: str, campaign_id: uuid.UUID, schema: dict) -> pl.DataFrame:
+    with conn.cursor() as cur:
+        cur.execute(sql, [str(uuid.UUID(str(campaign_id)))])
+        frame = pl.DataFrame(cur.fetch_arrow())
+    if frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select(pl.col(c).cast(t, strict=True) for c, t in schema.items())
+
+
+def _read(campaign_id: uuid.UUID, practice_keys: list[str], *, comments: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Blocking: the campaign's answers (RESPONSES_SCHEMA, keys Categorical) and, if asked, its comments."""
+    kind, conn = _connect()
+    try:
+        packed = _fetch(conn, _SQL[kind][0], campaign_id, answer_codes.PACKED_SCHEMA)
+        found = _fetch(conn, _SQL[kind][1], campaign_id, COMMENTS_SCHEMA) if comments else None
+    finally:
+        conn.close()
+    return answer_codes.decode(packed, practice_keys), found
+
+
+async def responses_frame(campaign_id: uuid.UUID, practice_keys: list[str] | None = None) -> pl.DataFrame:
+    """All answers of one campaign as RESPONSES_SCHEMA (read in a worker thread: the event loop stays free)."""
+    if practice_keys is None:
+        row = await Campaign.select(Campaign.practice_keys).where(Campaign.id == campaign_id).output(load_json=True).first()
+        practice_keys = (row or {}).get("practice_keys") or []
+    responses, _ = await asyncio.to_thread(_read, campaign_id, practice_keys, comments=False)
+    return responses
+
+
+async def responses_and_comments(campaign_id: uuid.UUID, practice_keys: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The answers and the comments of one campaign, read together in one worker thread."""
+    return await asyncio.to_thread(_read, campaign_id, practice_keys, comments=True)
 
 
 async def groups_frame(campaign_id: uuid.UUID) -> pl.DataFrame:
@@ -133,31 +162,104 @@ async def latest_diagnosis(organisation_id: uuid.UUID) -> dict | None:
     ).order_by(Diagnosis.opened_at, ascending=False).first()
 
 
+@dataclass(frozen=True)
+class StakeholderFigures:
+    """What a closed campaign's stakeholders said, as it may be shown: suppression applied."""
+
+    fingerprint: tuple
+    published: PublishedStats
+    themes_total: pl.DataFrame
+    themes_by_group: pl.DataFrame
+    comments: pl.DataFrame
+
+
+# A closed campaign's answers never change again (the last ballots are mixed in at close and
+# nothing reopens a campaign), so its published figures are computed once per process and kept,
+# most recently used first. The fingerprint covers everything else they depend on (threshold,
+# practices, the groups' names, weights and open-link flags); any change recomputes them.
+_FIGURES: OrderedDict[uuid.UUID, StakeholderFigures] = OrderedDict()
+FIGURES_CACHE_SIZE = 64
+
+
+def _fingerprint(campaign: dict, groups: pl.DataFrame) -> tuple:
+    return (campaign["threshold"], tuple(campaign["practice_keys"] or []), tuple(groups.sort("group_id").rows()))
+
+
+def _remember(campaign_id: uuid.UUID, figures: StakeholderFigures) -> StakeholderFigures:
+    _FIGURES[campaign_id] = figures
+    _FIGURES.move_to_end(campaign_id)
+    while len(_FIGURES) > FIGURES_CACHE_SIZE:
+        _FIGURES.popitem(last=False)
+    return figures
+
+
+def _cached(campaign: dict, groups: pl.DataFrame) -> StakeholderFigures | None:
+    found = _FIGURES.get(campaign["id"])
+    if found is None or campaign["status"] not in ("closed", "archived") or found.fingerprint != _fingerprint(campaign, groups):
+        return None
+    _FIGURES.move_to_end(campaign["id"])
+    return found
+
+
+def _analyse(campaign: dict, groups: pl.DataFrame, practices: pl.DataFrame, responses: pl.DataFrame, comments: pl.DataFrame) -> StakeholderFigures:
+    threshold = campaign["threshold"]
+    published = publish_practice_stats(responses, threshold=threshold, groups=groups)
+    return StakeholderFigures(
+        fingerprint=_fingerprint(campaign, groups),
+        published=published,
+        themes_total=theme_stats(responses, practices, practice_stats=published.total),
+        themes_by_group=theme_stats(responses, practices, by=["group_id"], practice_stats=published.by_group),
+        comments=filter_comments(comments, published.groups, threshold=threshold),
+    )
+
+
+async def stakeholder_figures(campaign: dict, groups: pl.DataFrame | None = None) -> StakeholderFigures:
+    """The published figures of a closed campaign, from the cache or read and analysed now."""
+    if groups is None:
+        groups = await groups_frame(campaign["id"])
+    found = _cached(campaign, groups)
+    if found is not None:
+        return found
+    responses, comments = await responses_and_comments(campaign["id"], campaign["practice_keys"] or [])
+    return _remember(campaign["id"], _analyse(campaign, groups, practices_frame(campaign)[0], responses, comments))
+
+
 async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID) -> CampaignResults:
     campaign = await Campaign.select().where((Campaign.id == campaign_id) & (Campaign.organisation == organisation_id)).output(load_json=True).first()
     if campaign is None:
         raise NotFound("Consultation introuvable.")
     if campaign["status"] not in ("closed", "archived"):
         return CampaignResults(campaign=campaign, published=False)
-    threshold = campaign["threshold"]
-    responses = await responses_frame(campaign_id)
-    groups = await groups_frame(campaign_id)
-    practices, info = practices_frame(campaign)
-    published = publish_practice_stats(responses, threshold=threshold, groups=groups)
 
-    diagnosis = await latest_diagnosis(organisation_id)
-    if diagnosis is not None:
-        mine = self_view(await self_answers_frame(diagnosis_id=diagnosis["id"]))
+    async def own_view():
+        diagnosis = await latest_diagnosis(organisation_id)
+        if diagnosis is None:
+            return None, pl.DataFrame(schema=SELF_ANSWERS_SCHEMA)
+        return diagnosis, await self_answers_frame(diagnosis_id=diagnosis["id"])
+
+    async def priority_marks():
+        return {m["practice_key"]: m["state"] for m in await PriorityMark.select().where(PriorityMark.campaign == campaign_id)}
+
+    practices, info = practices_frame(campaign)
+    if campaign_id in _FIGURES:
+        groups, (diagnosis, self_answers), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
+        figures = await stakeholder_figures(campaign, groups)
     else:
-        mine = self_view(pl.DataFrame(schema=SELF_ANSWERS_SCHEMA))
+        # Not analysed yet: the answers are read in a worker thread while the small reads run on the event loop.
+        (responses, raw_comments), groups, (diagnosis, self_answers), marks = await asyncio.gather(
+            responses_and_comments(campaign_id, campaign["practice_keys"] or []), groups_frame(campaign_id), own_view(),
+            priority_marks(),
+        )
+        figures = _remember(campaign_id, _analyse(campaign, groups, practices, responses, raw_comments))
+    published = figures.published
+    mine = self_view(self_answers)
     comparison = compare(mine, published.total)
     ranked = priorities(comparison, published.by_group, groups)
     matrix = materiality(mine, published.by_group, groups)
-    themes_total = theme_stats(responses, practices, practice_stats=published.total)
+    themes_total = figures.themes_total
     self_themes = mine.join(practices.select("practice_key", "theme_key"), on="practice_key", how="inner").group_by("theme_key").agg(
         self_score=pl.col("self_mean").mean()
     )
-    marks = {m["practice_key"]: m["state"] for m in await PriorityMark.select().where(PriorityMark.campaign == campaign_id)}
 
     results = CampaignResults(
         campaign=campaign, published=True, everything_suppressed=published.everything_suppressed, diagnosis=diagnosis,
@@ -223,7 +325,7 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
                 "score": t["score"], "n_practices": t["n_practices"], "self_score": self_by_theme.get(t["theme_key"]),
             }
         )
-    themes_by_group = theme_stats(responses, practices, by=["group_id"], practice_stats=published.by_group)
+    themes_by_group = figures.themes_by_group
     for t in themes_by_group.sort("theme_number", "group_id").to_dicts():
         group = names.get(t["group_id"])
         if group is None:
@@ -255,8 +357,7 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
         if m["practice_key"] in info:
             results.materiality.append({**m, "label": info[m["practice_key"]]["org_label"], "mark": marks_by_key[m["practice_key"]]})
     results.materiality.sort(key=lambda m: tuple(int(x) for x in m["mark"].split(".")))
-    comments = filter_comments(await comments_frame(campaign_id), published.groups, threshold=threshold)
-    for c in comments.to_dicts():
+    for c in figures.comments.to_dicts():
         if c["practice_key"] in info:
             results.comments.append({"group_name": names[c["group_id"]]["name"], "practice": info[c["practice_key"]]["label"], "comment": c["comment"]})
     results.trends = await organisation_trends(organisation_id=organisation_id, published={campaign_id: published.total})
@@ -282,8 +383,7 @@ async def organisation_trends(*, organisation_id: uuid.UUID, published: dict[uui
     for order, c in enumerate(campaigns):
         total = published.get(c["id"])
         if total is None:
-            responses = await responses_frame(c["id"])
-            total = publish_practice_stats(responses, threshold=c["threshold"], groups=await groups_frame(c["id"])).total
+            total = (await stakeholder_figures(c)).published.total
         frames.append(_snapshot(total.select("practice_key", "mean"), c["title"], order, "consultation"))
     if not frames:
         return []

@@ -25,6 +25,7 @@ from api.db import engine, is_unique_violation, transaction
 from api.errors import Conflict, NotFound, ValidationFailed
 from api.settings import get_settings
 from consultations import links
+from consultations.answer_codes import encode as answer_codes_encode
 from consultations.tables import Ballot, Campaign, CampaignGroup, Draft, Invitation, Response, ResponseAnswer
 from emails.outbox import enqueue
 from organisations.services import utcnow
@@ -610,7 +611,12 @@ async def submit(respondent: Respondent, raw: dict[str, dict] | None = None) -> 
             )
             if not claimed:
                 raise AlreadySubmitted()
-        campaign = await Campaign.select(Campaign.status).where(Campaign.id == respondent.campaign["id"]).first()
+        if engine().engine_type == "postgres":
+            # FOR SHARE waits for a closing transaction (and holds a close back until this ballot is in),
+            # so a ballot never lands in the box after the close has mixed the last ones.
+            [campaign] = await Campaign.raw("SELECT status FROM campaign WHERE id = {} FOR SHARE", respondent.campaign["id"])
+        else:
+            campaign = await Campaign.select(Campaign.status).where(Campaign.id == respondent.campaign["id"]).first()
         if campaign["status"] != "open":
             raise LinkProblem("closed", respondent.campaign, respondent.language)
         draft = await Draft.select(Draft.id, Draft.answers, Draft.language).where(_draft_where(respondent)).output(load_json=True).first() if (
@@ -635,44 +641,50 @@ async def submit(respondent: Respondent, raw: dict[str, dict] | None = None) -> 
 async def ballots_mix(*, campaign_id: uuid.UUID, force: bool = False) -> int:
     """Move sealed ballots to responses in one shuffled batch, once there are at least
     `threshold` of them (or all of them when `force`, at close). Returns the number moved."""
-    moved = 0
     async with transaction():
-        if engine().engine_type == "postgres":
-            # Serialise mixers of one campaign (SQLite's IMMEDIATE transaction already does):
-            # two concurrent mixes must never both move the same ballots.
-            await Campaign.raw("SELECT id FROM campaign WHERE id = {} FOR UPDATE", campaign_id)
-        campaign = await Campaign.select(Campaign.threshold).where(Campaign.id == campaign_id).first()
-        ballots = await Ballot.select().where(Ballot.campaign == campaign_id).output(load_json=True)
-        if not ballots or (len(ballots) < campaign["threshold"] and not force):
-            return 0
-        secrets.SystemRandom().shuffle(ballots)
-        responses, answers = [], []
-        for ballot in ballots:
-            response_id = uuid.uuid4()
-            responses.append(
-                Response(
-                    id=response_id, campaign=campaign_id, campaign_group=ballot["campaign_group"],
-                    language=ballot["language"], via_open_link=ballot["via_open_link"], submitted_on=ballot["submitted_on"],
-                )
-            )
-            for key, entry in sorted(ballot["answers"].items()):
-                a = entry["answer"]
-                answers.append(
-                    ResponseAnswer(
-                        response=response_id, campaign=campaign_id, campaign_group=ballot["campaign_group"], practice_key=key,
-                        answer="level" if a in {"1", "2", "3", "4", "5"} else a,
-                        level=int(a) if a in {"1", "2", "3", "4", "5"} else None,
-                        importance=int(entry["importance"]) if entry.get("importance") else None,
-                        comment=entry.get("comment") or "",
-                    )
-                )
-        await Response.insert(*responses)
-        for start in range(0, len(answers), 500):
-            await ResponseAnswer.insert(*answers[start : start + 500])
-        await Ballot.delete().where(Ballot.id.is_in([b["id"] for b in ballots]))
-        moved = len(ballots)
+        moved = await _mix(campaign_id=campaign_id, force=force)
     await _scrub_deleted_rows()
     return moved
+
+
+async def _mix(*, campaign_id: uuid.UUID, force: bool) -> int:
+    """ballots_mix's work, inside the caller's transaction."""
+    if engine().engine_type == "postgres":
+        # Serialise mixers of one campaign (SQLite's IMMEDIATE transaction already does):
+        # two concurrent mixes must never both move the same ballots.
+        await Campaign.raw("SELECT id FROM campaign WHERE id = {} FOR UPDATE", campaign_id)
+    campaign = await Campaign.select(Campaign.threshold, Campaign.practice_keys).where(Campaign.id == campaign_id).output(load_json=True).first()
+    ballots = await Ballot.select().where(Ballot.campaign == campaign_id).output(load_json=True)
+    if not ballots or (len(ballots) < campaign["threshold"] and not force):
+        return 0
+    secrets.SystemRandom().shuffle(ballots)
+    responses, answers = [], []
+    for ballot in ballots:
+        response_id = uuid.uuid4()
+        answer_codes, importance_codes = answer_codes_encode(ballot["answers"], campaign["practice_keys"] or [])
+        responses.append(
+            Response(
+                id=response_id, campaign=campaign_id, campaign_group=ballot["campaign_group"],
+                language=ballot["language"], via_open_link=ballot["via_open_link"], submitted_on=ballot["submitted_on"],
+                answer_codes=answer_codes, importance_codes=importance_codes,
+            )
+        )
+        for key, entry in sorted(ballot["answers"].items()):
+            a = entry["answer"]
+            answers.append(
+                ResponseAnswer(
+                    response=response_id, campaign=campaign_id, campaign_group=ballot["campaign_group"], practice_key=key,
+                    answer="level" if a in {"1", "2", "3", "4", "5"} else a,
+                    level=int(a) if a in {"1", "2", "3", "4", "5"} else None,
+                    importance=int(entry["importance"]) if entry.get("importance") else None,
+                    comment=entry.get("comment") or "",
+                )
+            )
+    await Response.insert(*responses)
+    for start in range(0, len(answers), 500):
+        await ResponseAnswer.insert(*answers[start : start + 500])
+    await Ballot.delete().where(Ballot.id.is_in([b["id"] for b in ballots]))
+    return len(ballots)
 
 
 async def _scrub_deleted_rows() -> None:
@@ -716,7 +728,10 @@ async def campaign_close(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID) 
                     "results_url": f"{get_settings().base_url}/o/{org['slug']}/resultats/{campaign_id}",
                 },
             )
-    await ballots_mix(campaign_id=campaign_id, force=True)
+        # The last ballots become responses in the same transaction: a closed campaign's answers are
+        # complete the moment it is seen closed, and a crash here can't leave ballots behind.
+        await _mix(campaign_id=campaign_id, force=True)
+    await _scrub_deleted_rows()
 
 
 async def campaign_archive(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID) -> None:

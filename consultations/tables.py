@@ -106,6 +106,10 @@ class Response(Table, tablename="response"):
     language = Varchar(length=2, default="fr")
     via_open_link = Boolean(default=False)
     submitted_on = Date()
+    # The answers again, packed one character per campaign practice (consultations/answer_codes.py):
+    # the analytics read 1 row per response instead of 1 per answer.
+    answer_codes = Text(default="")
+    importance_codes = Text(default="")
 
 
 class ResponseAnswer(Table, tablename="response_answer"):

@@ -3,6 +3,7 @@ import pytest
 
 from analytics.frames import (
     GROUPS_SCHEMA,
+    RESPONSE_KEY_COLUMNS,
     RESPONSES_SCHEMA,
     empty_frame,
     validate_group_counts,
@@ -30,8 +31,23 @@ def _responses(**overrides):
 def test_valid_responses_are_cast_to_schema():
     df = validate_responses(_responses())
     for col, dtype in RESPONSES_SCHEMA.items():
-        assert df.schema[col] == dtype
+        if col in RESPONSE_KEY_COLUMNS:  # keys are worked on as Categorical, values unchanged
+            assert isinstance(df.schema[col], pl.Categorical)
+            assert df.get_column(col).cast(pl.String).to_list() == _responses().get_column(col).to_list()
+        else:
+            assert df.schema[col] == dtype
     assert df.height == 3
+
+
+def test_categorical_and_string_keys_give_the_same_figures():
+    from analytics import describe, group_counts
+
+    strings = _responses()
+    categorical = strings.with_columns(pl.col(c).cast(pl.Categorical) for c in RESPONSE_KEY_COLUMNS)
+    for by in (["practice_key"], ["practice_key", "group_id"], ["group_id"]):
+        assert describe(categorical, by=by).equals(describe(strings, by=by))
+        assert describe(strings, by=by).schema[by[0]] == pl.String
+    assert group_counts(categorical).equals(group_counts(strings))
 
 
 @pytest.mark.parametrize("missing", list(RESPONSES_SCHEMA))

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from analytics.stats import (
+    describe_practices_and_cells,
     describe,
     group_counts,
     self_theme_view,
@@ -140,6 +141,14 @@ def test_describe_matches_statistics_module(seed):
         by_cell, _independent(rows, lambda r: (r[2], r[1])), ["practice_key", "group_id"]
     )
     assert checked >= 10  # the CI really was compared, not skipped
+
+    # The one-pass version (per-practice sums from the practice × group sums) gives the same figures,
+    # and so does a frame whose keys are Categorical (what the application's reader gives).
+    categorical = df.with_columns(pl.col(c).cast(pl.Categorical) for c in ("response_id", "group_id", "practice_key", "answer"))
+    practices, cells = describe_practices_and_cells(categorical)
+    _check_against_independent(practices, _independent(rows, lambda r: (r[2],)), ["practice_key"])
+    _check_against_independent(cells, _independent(rows, lambda r: (r[2], r[1])), ["practice_key", "group_id"])
+    assert practices.schema["practice_key"] == pl.String and cells.schema["group_id"] == pl.String
 
 
 def test_describe_ci_uses_student_t_not_normal():

@@ -185,3 +185,54 @@ async def test_open_link_answers_are_marked_in_results(client):
     assert "lien ouvert" in page.text
     png = await client.get(f"/o/{account.slug}/consultations/{setup.campaign_id}/groupes/{next(g['id'] for g in campaign['groups'] if g['name'] == 'Usagers')}/qr/png")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+
+
+async def test_a_closed_campaign_is_read_and_analysed_once_then_served_from_memory(client, monkeypatch):
+    from consultations import results
+    from consultations.tables import CampaignGroup
+
+    account, setup = await _closed_campaign(client)
+    reads = []
+    real = results.responses_and_comments
+
+    async def counting(campaign_id, practice_keys):
+        reads.append(campaign_id)
+        return await real(campaign_id, practice_keys)
+
+    monkeypatch.setattr(results, "responses_and_comments", counting)
+    org_id = uuid.UUID(account.org_id)
+    first = await results.campaign_results(organisation_id=org_id, campaign_id=setup.campaign_id)
+    second = await results.campaign_results(organisation_id=org_id, campaign_id=setup.campaign_id)
+    assert reads == [setup.campaign_id]  # read and analysed once; the second view reused the figures
+    assert second.practices == first.practices and second.cells == first.cells and second.comments == first.comments
+    # A group's weight changes the priorities: the figures are recomputed, never served stale.
+    await CampaignGroup.update({CampaignGroup.weight: 9.0}).where(CampaignGroup.campaign == setup.campaign_id)
+    third = await results.campaign_results(organisation_id=org_id, campaign_id=setup.campaign_id)
+    assert len(reads) == 2 and all(g["weight"] == 9.0 for g in third.groups)
+
+
+async def test_closing_mixes_the_last_ballots_in_the_same_transaction(client, monkeypatch):
+    from consultations.tables import Ballot, Campaign, Response
+
+    account = await sign_up(client)
+    org_id = uuid.UUID(account.org_id)
+    user = (await Membership.select(Membership.user).first())["user"]
+    setup = await build_campaign(org_id, user, {("Salariés", "salaries"): 4}, threshold=5)
+    for path in setup.links["Salariés"][:3]:
+        await _answer(path, "3")
+    assert await Ballot.count() == 3 and await Response.count() == 0  # fewer than the threshold: still sealed
+
+    async def crash(**_kwargs):
+        raise RuntimeError("crash while mixing")
+
+    monkeypatch.setattr(services, "_mix", crash)
+    try:
+        await services.campaign_close(organisation_id=org_id, campaign_id=setup.campaign_id)
+    except RuntimeError:
+        pass
+    # Nothing half-done: still open, the ballots still in the box, ready for a real close.
+    assert (await Campaign.select(Campaign.status).where(Campaign.id == setup.campaign_id).first())["status"] == "open"
+    assert await Ballot.count() == 3
+    monkeypatch.undo()
+    await services.campaign_close(organisation_id=org_id, campaign_id=setup.campaign_id)
+    assert await Ballot.count() == 0 and await Response.count() == 3

@@ -1,0 +1,166 @@
+"""Packed answers (one row per response) read back exactly as the answer rows say — or not at all."""
+
+from __future__ import annotations
+
+import importlib
+import random
+import uuid
+
+import polars as pl
+import pytest
+
+from analytics.frames import RESPONSE_KEY_COLUMNS, RESPONSES_SCHEMA
+from consultations import answer_codes, services
+from consultations.results import responses_frame
+from consultations.tables import Response, ResponseAnswer
+from organisations.tables import Membership
+from tests.consultations.factories import build_campaign
+from tests.helpers import sign_up
+
+KEYS = [f"theme{i // 4}.practice_{i:02d}" for i in range(13)]
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows in one order, keys as String (the reader gives them as Categorical)."""
+    return frame.with_columns(pl.col(c).cast(pl.String) for c in RESPONSE_KEY_COLUMNS).sort("response_id", "practice_key")
+
+
+def _random_ballots(rng: random.Random, n: int) -> list[tuple[str, str, dict]]:
+    ballots = []
+    for _ in range(n):
+        answers = {}
+        for key in KEYS:
+            roll = rng.random()
+            if roll < 0.15:
+                continue  # not asked to this group, or skipped
+            answer = rng.choice(["dont_know", "not_concerned"]) if roll < 0.3 else str(rng.randint(1, 5))
+            answers[key] = {"answer": answer, "importance": rng.choice(["", "1", "2", "3", "4", "5"])}
+        ballots.append((str(uuid.uuid4()), rng.choice(["g1", "g2", "g3"]), answers))
+    return ballots
+
+
+def _expected(ballots) -> pl.DataFrame:
+    """The long frame written out answer by answer, the way response_answer rows are."""
+    rows = []
+    for response_id, group_id, answers in ballots:
+        for key, entry in answers.items():
+            level = entry["answer"] if entry["answer"] in {"1", "2", "3", "4", "5"} else None
+            rows.append(
+                {
+                    "response_id": response_id, "group_id": group_id, "practice_key": key,
+                    "answer": "level" if level else entry["answer"],
+                    "level": int(level) if level else None,
+                    "importance": int(entry["importance"]) if entry["importance"] else None,
+                }
+            )
+    return pl.DataFrame(rows, schema=RESPONSES_SCHEMA)
+
+
+def test_packed_answers_decode_to_exactly_the_answers_given():
+    ballots = _random_ballots(random.Random(5), 300)
+    packed = []
+    for response_id, group_id, answers in ballots:
+        a, i = answer_codes.encode(answers, KEYS)
+        assert len(a) == len(i) == len(KEYS)
+        packed.append({"response_id": response_id, "group_id": group_id, "answer_codes": a, "importance_codes": i})
+    got = answer_codes.decode(pl.DataFrame(packed, schema=answer_codes.PACKED_SCHEMA), KEYS)
+    assert list(got.columns) == list(RESPONSES_SCHEMA)
+    assert all(isinstance(got.schema[c], pl.Categorical) for c in RESPONSE_KEY_COLUMNS)
+    assert _sorted(got).equals(_sorted(_expected(ballots)))
+
+
+def test_no_responses_give_an_empty_typed_frame():
+    got = answer_codes.decode(pl.DataFrame(schema=answer_codes.PACKED_SCHEMA), KEYS)
+    assert got.height == 0 and list(got.columns) == list(RESPONSES_SCHEMA)
+    assert got.schema["level"] == pl.Int8 and isinstance(got.schema["answer"], pl.Categorical)
+
+
+@pytest.mark.parametrize(
+    "answers, message",
+    [
+        ({"autre.pratique": {"answer": "3"}}, "not one of the campaign's practices"),
+        ({KEYS[0]: {"answer": "7"}}, "unknown answer"),
+        ({KEYS[0]: {"answer": "3", "importance": "9"}}, "unknown importance"),
+    ],
+)
+def test_an_answer_that_cannot_be_packed_is_refused_never_dropped(answers, message):
+    with pytest.raises(ValueError, match=message):
+        answer_codes.encode(answers, KEYS)
+
+
+@pytest.mark.parametrize(
+    "codes, message",
+    [
+        (("3" * 12, "." * 12), "exactly 13 characters"),
+        (("3" * 13, "." * 14), "exactly 13 characters"),
+        (("3" * 12 + "x", "." * 13), "unknown character"),
+        (("3" * 13, "." * 12 + "0"), "unknown character"),
+        (("3" * 11 + "é", "." * 13), "exactly 13 characters|unknown character"),
+    ],
+)
+def test_codes_that_do_not_fit_the_campaign_are_refused(codes, message):
+    rows = pl.DataFrame(
+        [{"response_id": "r", "group_id": "g", "answer_codes": codes[0], "importance_codes": codes[1]}],
+        schema=answer_codes.PACKED_SCHEMA,
+    )
+    with pytest.raises(ValueError, match=message):
+        answer_codes.decode(rows, KEYS)
+
+
+async def _answer_rows_frame(campaign_id) -> pl.DataFrame:
+    rows = await ResponseAnswer.select(
+        ResponseAnswer.response, ResponseAnswer.campaign_group, ResponseAnswer.practice_key, ResponseAnswer.answer,
+        ResponseAnswer.level, ResponseAnswer.importance,
+    ).where(ResponseAnswer.campaign == campaign_id)
+    return pl.DataFrame(
+        {
+            "response_id": [str(r["response"]) for r in rows],
+            "group_id": [str(r["campaign_group"]) for r in rows],
+            "practice_key": [r["practice_key"] for r in rows],
+            "answer": [r["answer"] for r in rows],
+            "level": [r["level"] for r in rows],
+            "importance": [r["importance"] for r in rows],
+        },
+        schema=RESPONSES_SCHEMA,
+    )
+
+
+async def _campaign_with_varied_answers(client):
+    account = await sign_up(client)
+    org_id = uuid.UUID(account.org_id)
+    user = (await Membership.select(Membership.user).first())["user"]
+    setup = await build_campaign(org_id, user, {("Salariés", "salaries"): 4, ("Financeurs", "financeurs"): 3}, threshold=3)
+    rng = random.Random(3)
+    for paths in setup.links.values():
+        for path in paths:
+            respondent = await services.respondent_for_invitation(path.rsplit("/", 1)[1])
+            answers = {}
+            for p in respondent.practices:
+                roll = rng.random()
+                if roll < 0.2:
+                    continue
+                answer = rng.choice(["dont_know", "not_concerned"]) if roll < 0.35 else str(rng.randint(1, 5))
+                answers[p.key] = {"answer": answer, "importance": rng.choice(["", "2", "5"]), "comment": "" if rng.random() < 0.8 else "Un avis"}
+            await services.submit(respondent, answers)
+    await services.campaign_close(organisation_id=org_id, campaign_id=setup.campaign_id)
+    return setup
+
+
+async def test_the_analytics_read_equals_the_answer_rows_written_with_it(client):
+    setup = await _campaign_with_varied_answers(client)
+    expected = await _answer_rows_frame(setup.campaign_id)
+    assert expected.height > 20 and expected.get_column("answer").n_unique() == 3
+    assert _sorted(await responses_frame(setup.campaign_id)).equals(_sorted(expected))
+
+
+async def test_the_migration_packs_the_answers_of_existing_responses(client):
+    setup = await _campaign_with_varied_answers(client)
+    expected = await _answer_rows_frame(setup.campaign_id)
+    # Responses stored before the packed columns existed have empty codes.
+    await Response.update({Response.answer_codes: "", Response.importance_codes: ""}, force=True)
+    with pytest.raises(ValueError):
+        await responses_frame(setup.campaign_id)
+    migration = importlib.import_module("consultations.piccolo_migrations.consultations_2026_11_28t11_30_00_000000")
+    assert await migration.backfill_answer_codes() == await Response.count()
+    assert _sorted(await responses_frame(setup.campaign_id)).equals(_sorted(expected))
+    assert await migration.backfill_answer_codes() == 0  # idempotent
