@@ -9,7 +9,9 @@ the production engine: a connection pool opened in the application lifespan.
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -78,6 +80,7 @@ async def start_pool() -> None:
 
 
 async def close_pool() -> None:
+    close_arrow_connections()
     db = engine()
     if db.engine_type == "postgres" and os.environ.get("DB_POOL", "1") != "0":
         await db.close_connection_pool()
@@ -98,3 +101,87 @@ def is_unique_violation(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.UniqueViolationError):
         return True
     return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper()
+
+
+# --- Arrow reads (ADBC) ----------------------------------------------------------------------
+#
+# Large reads (a campaign's answers) go through ADBC: Arrow columns that Polars adopts without a
+# Python object per value. Opening an ADBC PostgreSQL connection costs ~80 ms (it loads the type
+# catalogue), so a few are kept for reuse; SQLite connections cost ~1 ms and are opened per read.
+
+_ADBC_IDLE: dict[str, queue.SimpleQueue] = {}
+_ADBC_LOCK = threading.Lock()
+ADBC_MAX_IDLE = 4
+
+
+def _adbc_connect_postgres(dsn: str):
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    return adbc_pg.connect(dsn, autocommit=True)
+
+
+def read_arrow(statements: list[tuple[str, list]]) -> list:
+    """Blocking (call it in a worker thread): run each (sql, parameters) and return its result as a
+    Polars DataFrame, on one connection. SQL placeholders: ``?`` on SQLite, ``$1`` on PostgreSQL."""
+    import polars as pl
+
+    db = engine()
+
+    def run(conn) -> list:
+        out = []
+        for sql, params in statements:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                out.append(pl.DataFrame(cur.fetch_arrow()))
+        return out
+
+    if db.engine_type == "sqlite":
+        import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+        conn = adbc_sqlite.connect(str(db.path), autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")  # the driver sets none
+            return run(conn)
+        finally:
+            conn.close()
+    dsn = db.config["dsn"]
+    with _ADBC_LOCK:
+        idle = _ADBC_IDLE.setdefault(dsn, queue.SimpleQueue())
+    try:
+        conn, reused = idle.get_nowait(), True
+    except queue.Empty:
+        conn, reused = _adbc_connect_postgres(dsn), False
+    try:
+        result = run(conn)
+    except Exception:
+        conn.close()
+        if not reused:
+            raise
+        # A kept connection may have been closed by the server meanwhile: one retry on a new one.
+        conn = _adbc_connect_postgres(dsn)
+        try:
+            result = run(conn)
+        except Exception:
+            conn.close()
+            raise
+    if idle.qsize() < ADBC_MAX_IDLE:
+        idle.put(conn)
+    else:
+        conn.close()
+    return result
+
+
+def close_arrow_connections() -> None:
+    """Close the kept ADBC connections (application shutdown)."""
+    with _ADBC_LOCK:
+        queues = list(_ADBC_IDLE.values())
+        _ADBC_IDLE.clear()
+    for idle in queues:
+        while True:
+            try:
+                idle.get_nowait().close()
+            except queue.Empty:
+                break
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass

@@ -279,8 +279,13 @@ async def run(args: argparse.Namespace, db: scratch_db.ScratchDB, campaign, self
         # campaign, responses, groups, self-diagnosis, comments, priority marks, trends, analytics.
         page = await app_results.campaign_results(organisation_id=campaign.organisation_id, campaign_id=cid)
         assert page.published and page.respondents == len(campaign.responses) and any(g["suppressed"] for g in page.groups)
-        results["results_page"] = await _measure(
-            "consultations.results.campaign_results (the whole results page's data)",
+        async def cold():
+            app_results._FIGURES.clear()  # the campaign read and analysed from scratch, as on its first view
+            return await app_results.campaign_results(organisation_id=campaign.organisation_id, campaign_id=cid)
+
+        results["results_page"] = await _measure("campaign_results, cold (read + full analysis)", cold, args)
+        results["results_page_warm"] = await _measure(
+            "campaign_results, warm (published figures kept from an earlier view)",
             lambda: app_results.campaign_results(organisation_id=campaign.organisation_id, campaign_id=cid),
             args,
         )
@@ -312,6 +317,7 @@ def report(args: argparse.Namespace, results: dict, facts: dict, setup: dict) ->
         lines += ["", f"Building the covering index on {setup['table_rows']:,} rows took {results['index_build_s']:.1f} s.".replace(",", " ")]
     e2e = results["e2e"]
     page = results["results_page"]
+    warm = results["results_page_warm"]
     c = results["compute"]
     g = results["groups_read"]
     lines += [
@@ -336,12 +342,21 @@ def report(args: argparse.Namespace, results: dict, facts: dict, setup: dict) ->
             "lrrrr",
         ),
         "",
-        f"The whole results page's data (`consultations.results.campaign_results`: campaign, responses, groups, "
-        f"self-diagnosis, comments, marks, trends and the analytics): median {fmt_ms(page.median)} ms, "
-        f"p95 {fmt_ms(page.p95)} ms, min {fmt_ms(page.minimum)} ms ({page.runs} runs).",
+        "The whole results page's data (`consultations.results.campaign_results`: campaign, responses, groups, "
+        "self-diagnosis, comments, marks, trends and the analytics):",
         "",
-        f"Target < {TARGET_MS:.0f} ms: {'met' if page.median < TARGET_MS else 'NOT met'} "
-        f"(results page median {fmt_ms(page.median)} ms; reader + groups + chain {fmt_ms(e2e['total'].median)} ms).",
+        markdown_table(
+            ["", "median ms", "p95 ms", "min ms", "runs"],
+            [
+                ["cold: read + full analysis (first view of a closed campaign)", fmt_ms(page.median), fmt_ms(page.p95), fmt_ms(page.minimum), page.runs],
+                ["warm: published figures kept from an earlier view", fmt_ms(warm.median), fmt_ms(warm.p95), fmt_ms(warm.minimum), warm.runs],
+            ],
+            "lrrrr",
+        ),
+        "",
+        f"Target < {TARGET_MS:.0f} ms for the full analysis read included (cold): "
+        f"{'met' if page.median < TARGET_MS else 'NOT met'} (median {fmt_ms(page.median)} ms; "
+        f"reader + groups + chain alone {fmt_ms(e2e['total'].median)} ms).",
     ]
     return "\n".join(lines)
 

@@ -278,12 +278,9 @@ def polars_query_two_stage(name: str, data: Path):
     * Q1: key = campaign_id × 256 + theme_id (theme_id looked up from
       practice_id through a dense lookup array), then campaigns and themes joined on
       the ~80 000 per-campaign rows.
-    * Q2: key = group_id × 65 536 + practice_id (a group belongs to one campaign
-      and one category), then groups (campaign_id, category) and practices
-      joined on the per-group rows; n_campaigns is a distinct count there.
-      Taking campaign_id from the groups table rather than carrying it
-      through the first stage with ``first()`` made Q2 2.3× faster (the
-      first stage then reads one column less).
+    * Q2: one stage on key = category_id × 65 536 + practice_id, the category
+      looked up from group_id through a dense array (280 keys); n_campaigns is
+      a distinct count of campaign_id per key (see the comment below).
     """
     import polars as pl
 
@@ -329,10 +326,23 @@ def polars_query_two_stage(name: str, data: Path):
             .sort(keys)
         )
     if name == "q2_practice_category":
-        per_group = (
-            answers.select("group_id", "practice_id", "answer", "level", "importance")
-            .group_by((pl.col("group_id").cast(pl.Int64) * 65_536 + pl.col("practice_id").cast(pl.Int64)).alias("_k"))
+        # One pass on a small key: group_id → category looked up through a dense array (a gather
+        # streams), so the group-by has 7 × 40 keys instead of 70 000 groups × 40 practices in a
+        # first stage (a group belongs to one campaign and one category); n_campaigns is a
+        # distinct count of campaign_id per key. 1.5× faster than the group-level first stage
+        # (3.55 s → 2.35 s at 1M responses, same machine and run), and it grows linearly.
+        groups = pl.read_parquet(p["groups"]).select("group_id", "category")
+        categories = groups.select("category").unique().sort("category").with_row_index("category_id")
+        groups = groups.join(categories, on="category")
+        lookup = [None] * (int(groups["group_id"].max()) + 1)
+        for gid, cid in groups.select("group_id", "category_id").iter_rows():
+            lookup[gid] = cid
+        category_of = pl.lit(pl.Series(lookup, dtype=pl.Int64)).gather(pl.col("group_id"))
+        cells = (
+            answers.select("campaign_id", "group_id", "practice_id", "answer", "level", "importance")
+            .group_by((category_of * 65_536 + pl.col("practice_id").cast(pl.Int64)).alias("_k"))
             .agg(
+                n_campaigns=pl.col("campaign_id").n_unique().cast(pl.Int64),
                 n_answers=pl.len().cast(pl.Int64),
                 n_levels=pl.col("level").count().cast(pl.Int64),
                 sum_level=pl.col("level").cast(pl.Int64).sum(),
@@ -341,15 +351,10 @@ def polars_query_two_stage(name: str, data: Path):
                 n_dont_know=dont_know,
             )
             .with_columns(
-                group_id=(pl.col("_k") // 65_536).cast(pl.Int32), practice_id=(pl.col("_k") % 65_536).cast(pl.Int16)
+                category_id=(pl.col("_k") // 65_536).cast(pl.UInt32), practice_id=(pl.col("_k") % 65_536).cast(pl.Int16)
             )
-        )
-        sums = ["n_answers", "n_levels", "sum_level", "n_importance", "sum_importance", "n_dont_know"]
-        cells = (
-            per_group.join(pl.scan_parquet(p["groups"]).select("group_id", "campaign_id", "category"), on="group_id")
+            .join(categories.lazy(), on="category_id")
             .join(pl.scan_parquet(p["practices"]).select("practice_id", "practice_key"), on="practice_id")
-            .group_by(keys)
-            .agg(pl.col("campaign_id").n_unique().cast(pl.Int64).alias("n_campaigns"), *[pl.col(c).sum() for c in sums])
         )
         return (
             cells.with_columns(

@@ -21,7 +21,7 @@ from analytics import compare, materiality, priorities, publish_practice_stats, 
 from analytics.frames import COMMENTS_SCHEMA, GROUPS_SCHEMA, PRACTICES_SCHEMA, SELF_ANSWERS_SCHEMA
 from analytics.suppression import PublishedStats, filter_comments
 from analytics.trends import theme_trend
-from api.db import engine
+from api.db import engine, read_arrow
 from api.errors import NotFound
 from consultations import answer_codes
 from consultations.services import campaign_practices
@@ -69,38 +69,19 @@ _SQL = {
 }
 
 
-def _connect():
-    db = engine()
-    if db.engine_type == "sqlite":
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-        conn = adbc_sqlite.connect(str(db.path), autocommit=True)
-        with conn.cursor() as cur:
-            cur.execute("PRAGMA busy_timeout = 30000")  # the ADBC driver sets none
-        return "sqlite", conn
-    import adbc_driver_postgresql.dbapi as adbc_pg
-
-    return "postgres", adbc_pg.connect(db.config["dsn"], autocommit=True)
+def _read(campaign_id: uuid.UUID, practice_keys: list[str], *, comments: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Blocking: the campaign's answers (RESPONSES_SCHEMA, keys Categorical) and, if asked, its comments."""
+    packed_sql, comments_sql = _SQL[engine().engine_type]
+    params = [str(uuid.UUID(str(campaign_id)))]
+    frames = read_arrow([(packed_sql, params), *([(comments_sql, params)] if comments else [])])
+    packed = _typed(frames[0], answer_codes.PACKED_SCHEMA)
+    return answer_codes.decode(packed, practice_keys), (_typed(frames[1], COMMENTS_SCHEMA) if comments else None)
 
 
-def _fetch(conn, sql: str, campaign_id: uuid.UUID, schema: dict) -> pl.DataFrame:
-    with conn.cursor() as cur:
-        cur.execute(sql, [str(uuid.UUID(str(campaign_id)))])
-        frame = pl.DataFrame(cur.fetch_arrow())
+def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
     if frame.height == 0:
         return pl.DataFrame(schema=schema)
     return frame.select(pl.col(c).cast(t, strict=True) for c, t in schema.items())
-
-
-def _read(campaign_id: uuid.UUID, practice_keys: list[str], *, comments: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Blocking: the campaign's answers (RESPONSES_SCHEMA, keys Categorical) and, if asked, its comments."""
-    kind, conn = _connect()
-    try:
-        packed = _fetch(conn, _SQL[kind][0], campaign_id, answer_codes.PACKED_SCHEMA)
-        found = _fetch(conn, _SQL[kind][1], campaign_id, COMMENTS_SCHEMA) if comments else None
-    finally:
-        conn.close()
-    return answer_codes.decode(packed, practice_keys), found
 
 
 async def responses_frame(campaign_id: uuid.UUID, practice_keys: list[str] | None = None) -> pl.DataFrame:
