@@ -41,7 +41,6 @@ bench: install
 	@for engine in $(BENCH_ENGINES); do \
 		$(BIN)/python -m bench.campaign_analysis --engine $$engine --responses 10000 || exit 1; \
 	done
-	$(BIN)/python -m bench.compute_whatif
 	$(BIN)/python -m bench.network_aggregation
 
 clean:

@@ -214,8 +214,9 @@ def validate_responses(df: pl.DataFrame) -> pl.DataFrame:
     as String.
     """
     global _last_validated
-    if _last_validated is not None and (df is _last_validated[0] or df is _last_validated[1]):
-        return _last_validated[1]
+    last = _last_validated  # read once: analyses may run in several threads at a time
+    if last is not None and (df is last[0] or df is last[1]):
+        return last[1]
     checked = _validate_responses(df)
     _last_validated = (df, checked)
     return checked

@@ -131,7 +131,28 @@ def machine_facts(*, postgres_version: str | None = None) -> dict[str, str]:
             pass
     if postgres_version:
         facts["postgresql"] = postgres_version
+    facts["speed reference"] = speed_reference()
     return facts
+
+
+def speed_reference() -> str:
+    """How fast this machine is right now, on two fixed workloads (best of 5): a pure-Python loop and
+    a Polars group-by. The shared reference machine's speed varies from session to session (up to
+    ~3× seen); compare figures from different days through these two numbers."""
+    import time
+
+    import polars as pl
+
+    frame = pl.DataFrame({"k": [i % 97 for i in range(1_000_000)], "v": list(range(1_000_000))})
+    python_ms, polars_ms = [], []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        python_ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        frame.group_by("k").agg(pl.col("v").sum().alias("s"), pl.col("v").n_unique().alias("u"))
+        polars_ms.append((time.perf_counter() - t0) * 1000)
+    return f"python loop 1M {min(python_ms):.0f} ms, polars group-by 1M {min(polars_ms):.1f} ms"
 
 
 def facts_line(facts: dict[str, str]) -> str:

@@ -11,8 +11,10 @@ comparing two views around one submission can then never isolate it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -222,16 +224,26 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
         return {m["practice_key"]: m["state"] for m in await PriorityMark.select().where(PriorityMark.campaign == campaign_id)}
 
     practices, info = practices_frame(campaign)
-    if campaign_id in _FIGURES:
-        groups, (diagnosis, self_answers), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
-        figures = await stakeholder_figures(campaign, groups)
-    else:
-        # Not analysed yet: the answers are read in a worker thread while the small reads run on the event loop.
-        (responses, raw_comments), groups, (diagnosis, self_answers), marks = await asyncio.gather(
-            responses_and_comments(campaign_id, campaign["practice_keys"] or []), groups_frame(campaign_id), own_view(),
-            priority_marks(),
-        )
-        figures = _remember(campaign_id, _analyse(campaign, groups, practices, responses, raw_comments))
+    # The trends (older diagnoses and campaigns) are read on the event loop meanwhile; they wait
+    # for this campaign's published totals only at the end.
+    this_total: asyncio.Future = asyncio.get_running_loop().create_future()
+    trends = asyncio.ensure_future(organisation_trends(organisation_id=organisation_id, published={campaign_id: this_total}))
+    try:
+        if campaign_id in _FIGURES:
+            groups, (diagnosis, self_answers), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
+            figures = await stakeholder_figures(campaign, groups)
+        else:
+            # Not analysed yet: the answers are read in a worker thread while the small reads run on
+            # the event loop, then analysed in a worker thread (Polars releases the GIL).
+            (responses, raw_comments), groups, (diagnosis, self_answers), marks = await asyncio.gather(
+                responses_and_comments(campaign_id, campaign["practice_keys"] or []), groups_frame(campaign_id), own_view(),
+                priority_marks(),
+            )
+            figures = _remember(campaign_id, await asyncio.to_thread(_analyse, campaign, groups, practices, responses, raw_comments))
+    except BaseException:
+        trends.cancel()
+        raise
+    this_total.set_result(figures.published.total)
     published = figures.published
     mine = self_view(self_answers)
     comparison = compare(mine, published.total)
@@ -341,15 +353,17 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
     for c in figures.comments.to_dicts():
         if c["practice_key"] in info:
             results.comments.append({"group_name": names[c["group_id"]]["name"], "practice": info[c["practice_key"]]["label"], "comment": c["comment"]})
-    results.trends = await organisation_trends(organisation_id=organisation_id, published={campaign_id: published.total})
+    results.trends = await trends
     return results
 
 
-async def organisation_trends(*, organisation_id: uuid.UUID, published: dict[uuid.UUID, pl.DataFrame] | None = None) -> list[dict]:
+async def organisation_trends(
+    *, organisation_id: uuid.UUID, published: dict[uuid.UUID, pl.DataFrame | Awaitable[pl.DataFrame]] | None = None
+) -> list[dict]:
     """Theme scores across the organisation's closed diagnoses and campaigns (practices matched by key).
 
-    ``published``: per-practice published totals already computed (campaign id → frame), reused
-    instead of reading and analysing those campaigns again."""
+    ``published``: per-practice published totals already computed or being computed (campaign id →
+    frame, or an awaitable of it), reused instead of reading and analysing those campaigns again."""
     published = published or {}
     frames = []
     diagnoses = await Diagnosis.select(Diagnosis.id, Diagnosis.title, Diagnosis.opened_at).where(
@@ -358,11 +372,16 @@ async def organisation_trends(*, organisation_id: uuid.UUID, published: dict[uui
     for order, d in enumerate(diagnoses):
         view = self_view(await self_answers_frame(diagnosis_id=d["id"]))
         frames.append(_snapshot(view.select("practice_key", pl.col("self_mean").alias("mean")), d["title"], order, "diagnostic"))
-    campaigns = await Campaign.select().where(
+    campaigns = await Campaign.select(
+        Campaign.id, Campaign.title, Campaign.status, Campaign.threshold, Campaign.referentiel_key,
+        Campaign.referentiel_version, Campaign.practice_keys, Campaign.custom_practices,
+    ).where(
         (Campaign.organisation == organisation_id) & Campaign.status.is_in(["closed", "archived"])
     ).order_by(Campaign.launched_at).output(load_json=True)
     for order, c in enumerate(campaigns):
         total = published.get(c["id"])
+        if inspect.isawaitable(total):
+            total = await total
         if total is None:
             total = (await stakeholder_figures(c)).published.total
         frames.append(_snapshot(total.select("practice_key", "mean"), c["title"], order, "consultation"))
