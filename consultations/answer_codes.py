@@ -41,17 +41,21 @@ PACKED_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def layout(practice_keys: Sequence[str]) -> list[str]:
+    """The positions of the codes: the campaign's practices, each once, in their pinned order."""
+    return list(dict.fromkeys(practice_keys))
+
+
 def encode(answers: Mapping[str, Mapping[str, object]], practice_keys: Sequence[str]) -> tuple[str, str]:
     """Pack one ballot's answers ``{practice_key: {"answer": "1".."5"|"dont_know"|"not_concerned",
     "importance": "1".."5"|""}}`` along ``practice_keys``.
 
     Raises ``ValueError`` for a practice outside ``practice_keys`` or an unknown
     code: an answer is never dropped silently."""
-    position = {key: i for i, key in enumerate(practice_keys)}
-    if len(position) != len(practice_keys):
-        raise ValueError("practice_keys must be distinct")
-    answer_codes = [NO_ANSWER] * len(practice_keys)
-    importance_codes = [NO_ANSWER] * len(practice_keys)
+    keys = layout(practice_keys)
+    position = {key: i for i, key in enumerate(keys)}
+    answer_codes = [NO_ANSWER] * len(keys)
+    importance_codes = [NO_ANSWER] * len(keys)
     for key, entry in answers.items():
         if key not in position:
             raise ValueError(f"practice {key!r} is not one of the campaign's practices")
@@ -101,7 +105,7 @@ def decode(rows: pl.DataFrame, practice_keys: Sequence[str]) -> pl.DataFrame:
     Raises ``ValueError`` when a row's codes don't have one character per
     practice or hold an unknown character: figures are never computed from a
     misread answer."""
-    keys = list(practice_keys)
+    keys = layout(practice_keys)
     width = len(keys)
     missing = [c for c in PACKED_SCHEMA if c not in rows.columns]
     if missing:
@@ -138,4 +142,4 @@ def decode(rows: pl.DataFrame, practice_keys: Sequence[str]) -> pl.DataFrame:
     )
 
 
-__all__ = ["NO_ANSWER", "PACKED_SCHEMA", "decode", "encode"]
+__all__ = ["NO_ANSWER", "PACKED_SCHEMA", "decode", "encode", "layout"]

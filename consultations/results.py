@@ -77,7 +77,43 @@ def _read(campaign_id: uuid.UUID, practice_keys: list[str], *, comments: bool) -
     params = [str(uuid.UUID(str(campaign_id)))]
     frames = read_arrow([(packed_sql, params), *([(comments_sql, params)] if comments else [])])
     packed = _typed(frames[0], answer_codes.PACKED_SCHEMA)
+    if packed.height and (packed.get_column("answer_codes") == "").any():
+        packed = _pack_missing(packed, campaign_id, practice_keys)
     return answer_codes.decode(packed, practice_keys), (_typed(frames[1], COMMENTS_SCHEMA) if comments else None)
+
+
+_ANSWER_ROWS = {
+    "sqlite": "SELECT response AS response_id, practice_key, answer, level, importance FROM response_answer WHERE campaign = ?",
+    "postgres": "SELECT response::text AS response_id, practice_key, answer, level, importance "
+    "FROM response_answer WHERE campaign = $1::uuid",
+}
+
+
+def _pack_missing(packed: pl.DataFrame, campaign_id: uuid.UUID, practice_keys: list[str]) -> pl.DataFrame:
+    """Responses without codes (written by a process older than the packed columns, e.g. during a
+    rolling upgrade, after the migration filled the others) are packed here from their answer rows,
+    so their campaign's results never fail; the stored rows are left as they are."""
+    [rows] = read_arrow([(_ANSWER_ROWS[engine().engine_type], [str(uuid.UUID(str(campaign_id)))])])
+    missing = set(packed.filter(pl.col("answer_codes") == "").get_column("response_id").to_list())
+    answers: dict[str, dict] = {r: {} for r in missing}
+    for r in rows.filter(pl.col("response_id").cast(pl.String).is_in(list(missing))).iter_rows(named=True):
+        answers[str(r["response_id"])][r["practice_key"]] = {
+            "answer": str(r["level"]) if r["answer"] == "level" else r["answer"],
+            "importance": str(r["importance"]) if r["importance"] is not None else "",
+        }
+    codes = {rid: answer_codes.encode(a, practice_keys) for rid, a in answers.items()}
+    filled = pl.DataFrame(
+        {"response_id": list(codes), "_a": [c[0] for c in codes.values()], "_i": [c[1] for c in codes.values()]},
+        schema={"response_id": pl.String, "_a": pl.String, "_i": pl.String},
+    )
+    return (
+        packed.join(filled, on="response_id", how="left")
+        .with_columns(
+            answer_codes=pl.coalesce(pl.col("_a"), pl.col("answer_codes")),
+            importance_codes=pl.coalesce(pl.col("_i"), pl.col("importance_codes")),
+        )
+        .select(list(answer_codes.PACKED_SCHEMA))
+    )
 
 
 def _typed(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
@@ -204,10 +240,24 @@ async def stakeholder_figures(campaign: dict, groups: pl.DataFrame | None = None
     if found is not None:
         return found
     responses, comments = await responses_and_comments(campaign["id"], campaign["practice_keys"] or [])
-    return _remember(campaign["id"], _analyse(campaign, groups, practices_frame(campaign)[0], responses, comments))
+    figures = await asyncio.to_thread(_analyse, campaign, groups, practices_frame(campaign)[0], responses, comments)
+    return _remember(campaign["id"], figures)
 
 
 async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID) -> CampaignResults:
+    """Everything the results page, the API, the exports and the report show of a campaign."""
+    tasks: list[asyncio.Future] = []
+    try:
+        return await _campaign_results(organisation_id, campaign_id, tasks)
+    finally:
+        for task in tasks:  # never leave a background read running, nor its error unread
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled():
+                task.exception()
+
+
+async def _campaign_results(organisation_id: uuid.UUID, campaign_id: uuid.UUID, tasks: list[asyncio.Future]) -> CampaignResults:
     campaign = await Campaign.select().where((Campaign.id == campaign_id) & (Campaign.organisation == organisation_id)).output(load_json=True).first()
     if campaign is None:
         raise NotFound("Consultation introuvable.")
@@ -228,21 +278,18 @@ async def campaign_results(*, organisation_id: uuid.UUID, campaign_id: uuid.UUID
     # for this campaign's published totals only at the end.
     this_total: asyncio.Future = asyncio.get_running_loop().create_future()
     trends = asyncio.ensure_future(organisation_trends(organisation_id=organisation_id, published={campaign_id: this_total}))
-    try:
-        if campaign_id in _FIGURES:
-            groups, (diagnosis, self_answers), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
-            figures = await stakeholder_figures(campaign, groups)
-        else:
-            # Not analysed yet: the answers are read in a worker thread while the small reads run on
-            # the event loop, then analysed in a worker thread (Polars releases the GIL).
-            (responses, raw_comments), groups, (diagnosis, self_answers), marks = await asyncio.gather(
-                responses_and_comments(campaign_id, campaign["practice_keys"] or []), groups_frame(campaign_id), own_view(),
-                priority_marks(),
-            )
-            figures = _remember(campaign_id, await asyncio.to_thread(_analyse, campaign, groups, practices, responses, raw_comments))
-    except BaseException:
-        trends.cancel()
-        raise
+    tasks.append(trends)
+    if campaign_id in _FIGURES:
+        groups, (diagnosis, self_answers), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
+        figures = await stakeholder_figures(campaign, groups)
+    else:
+        # Not analysed yet: the answers are read in a worker thread while the small reads run on
+        # the event loop, then analysed in a worker thread (Polars releases the GIL).
+        (responses, raw_comments), groups, (diagnosis, self_answers), marks = await asyncio.gather(
+            responses_and_comments(campaign_id, campaign["practice_keys"] or []), groups_frame(campaign_id), own_view(),
+            priority_marks(),
+        )
+        figures = _remember(campaign_id, await asyncio.to_thread(_analyse, campaign, groups, practices, responses, raw_comments))
     this_total.set_result(figures.published.total)
     published = figures.published
     mine = self_view(self_answers)

@@ -146,8 +146,9 @@ async def _validate_campaign(organisation_id: uuid.UUID, data: CampaignInput) ->
             unknown = [k for k in data.practice_keys if k not in referentiel.practice_keys and k not in all_customs]
             if unknown:
                 errors["practices"] = "Une des pratiques choisies n'existe pas dans ce référentiel."
-            practice_keys = [k for k in data.practice_keys if k in referentiel.practice_keys]
-            customs = [all_customs[k] for k in data.practice_keys if k in all_customs]
+            chosen = list(dict.fromkeys(data.practice_keys))  # each practice once, in the order given
+            practice_keys = [k for k in chosen if k in referentiel.practice_keys]
+            customs = [all_customs[k] for k in chosen if k in all_customs]
         else:
             practice_keys = [p.key for p in referentiel.practices if p.theme in themes]
             customs = [c for c in all_customs.values() if c["theme"] in themes]
@@ -643,7 +644,8 @@ async def ballots_mix(*, campaign_id: uuid.UUID, force: bool = False) -> int:
     `threshold` of them (or all of them when `force`, at close). Returns the number moved."""
     async with transaction():
         moved = await _mix(campaign_id=campaign_id, force=force)
-    await _scrub_deleted_rows()
+    if moved:
+        await _scrub_deleted_rows()
     return moved
 
 

@@ -8,6 +8,7 @@ import re
 import uuid
 
 import polars as pl
+import pytest
 
 from consultations import services
 from organisations.tables import Membership
@@ -226,13 +227,31 @@ async def test_closing_mixes_the_last_ballots_in_the_same_transaction(client, mo
         raise RuntimeError("crash while mixing")
 
     monkeypatch.setattr(services, "_mix", crash)
-    try:
+    with pytest.raises(RuntimeError, match="crash while mixing"):
         await services.campaign_close(organisation_id=org_id, campaign_id=setup.campaign_id)
-    except RuntimeError:
-        pass
     # Nothing half-done: still open, the ballots still in the box, ready for a real close.
     assert (await Campaign.select(Campaign.status).where(Campaign.id == setup.campaign_id).first())["status"] == "open"
     assert await Ballot.count() == 3
     monkeypatch.undo()
     await services.campaign_close(organisation_id=org_id, campaign_id=setup.campaign_id)
     assert await Ballot.count() == 0 and await Response.count() == 3
+
+
+async def test_the_ballot_box_is_scrubbed_after_a_mix_not_after_every_submission(client, monkeypatch):
+    account = await sign_up(client)
+    org_id = uuid.UUID(account.org_id)
+    user = (await Membership.select(Membership.user).first())["user"]
+    setup = await build_campaign(org_id, user, {("Salariés", "salaries"): 3}, threshold=3)
+    scrubs = []
+    real = services._scrub_deleted_rows
+
+    async def counting():
+        scrubs.append(1)
+        await real()
+
+    monkeypatch.setattr(services, "_scrub_deleted_rows", counting)
+    for path in setup.links["Salariés"][:2]:
+        await _answer(path, "3")
+    assert scrubs == []  # below the threshold nothing moved: no VACUUM per submission
+    await _answer(setup.links["Salariés"][2], "3")
+    assert scrubs == [1]  # the batch of 3 was mixed, then the box scrubbed once
