@@ -120,6 +120,29 @@ def _adbc_connect_postgres(dsn: str):
     return adbc_pg.connect(dsn, autocommit=True)
 
 
+def acquire_postgres_arrow(dsn: str) -> tuple[Any, bool]:
+    """An ADBC PostgreSQL connection: a kept one if any (reused=True), else a new one."""
+    with _ADBC_LOCK:
+        idle = _ADBC_IDLE.setdefault(dsn, queue.SimpleQueue())
+    try:
+        return idle.get_nowait(), True
+    except queue.Empty:
+        return _adbc_connect_postgres(dsn), False
+
+
+def release_postgres_arrow(dsn: str, conn: Any, *, broken: bool = False) -> None:
+    """Keep a connection for the next read (a few at most), or close it (always when broken)."""
+    with _ADBC_LOCK:
+        idle = _ADBC_IDLE.setdefault(dsn, queue.SimpleQueue())
+    if broken or idle.qsize() >= ADBC_MAX_IDLE:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a broken connection
+            pass
+        return
+    idle.put(conn)
+
+
 def read_arrow(statements: list[tuple[str, list]]) -> list:
     """Blocking (call it in a worker thread): run each (sql, parameters) and return its result as a
     Polars DataFrame, on one connection. SQL placeholders: ``?`` on SQLite, ``$1`` on PostgreSQL."""
@@ -146,16 +169,11 @@ def read_arrow(statements: list[tuple[str, list]]) -> list:
         finally:
             conn.close()
     dsn = db.config["dsn"]
-    with _ADBC_LOCK:
-        idle = _ADBC_IDLE.setdefault(dsn, queue.SimpleQueue())
-    try:
-        conn, reused = idle.get_nowait(), True
-    except queue.Empty:
-        conn, reused = _adbc_connect_postgres(dsn), False
+    conn, reused = acquire_postgres_arrow(dsn)
     try:
         result = run(conn)
     except Exception:
-        conn.close()
+        release_postgres_arrow(dsn, conn, broken=True)
         if not reused:
             raise
         # A kept connection may have been closed by the server meanwhile: one retry on a new one.
@@ -163,12 +181,9 @@ def read_arrow(statements: list[tuple[str, list]]) -> list:
         try:
             result = run(conn)
         except Exception:
-            conn.close()
+            release_postgres_arrow(dsn, conn, broken=True)
             raise
-    if idle.qsize() < ADBC_MAX_IDLE:
-        idle.put(conn)
-    else:
-        conn.close()
+    release_postgres_arrow(dsn, conn)
     return result
 
 

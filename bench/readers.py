@@ -48,7 +48,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import queue
 import threading
 import uuid
 from typing import Any
@@ -172,53 +171,11 @@ def _fetch(conn, sql: str, params: list[str]) -> pl.DataFrame:
         return pl.DataFrame(cur.fetch_arrow())
 
 
-class _AdbcPostgresPool:
-    """A few reusable ADBC PostgreSQL connections per DSN (connecting costs a round trip and auth)."""
-
-    def __init__(self, max_idle: int = 4) -> None:
-        self._idle: dict[str, queue.SimpleQueue] = {}
-        self._lock = threading.Lock()
-        self._max_idle = max_idle
-
-    def acquire(self, dsn: str):
-        import adbc_driver_postgresql.dbapi as adbc_pg
-
-        with self._lock:
-            q = self._idle.setdefault(dsn, queue.SimpleQueue())
-        try:
-            return q.get_nowait()
-        except queue.Empty:
-            return adbc_pg.connect(dsn, autocommit=True)
-
-    def release(self, dsn: str, conn, *, broken: bool = False) -> None:
-        q = self._idle.setdefault(dsn, queue.SimpleQueue())
-        if broken or q.qsize() >= self._max_idle:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
-            return
-        q.put(conn)
-
-    def close_all(self) -> None:
-        with self._lock:
-            queues, self._idle = list(self._idle.values()), {}
-        for q in queues:
-            while True:
-                try:
-                    q.get_nowait().close()
-                except queue.Empty:
-                    break
-                except Exception:  # noqa: BLE001
-                    pass
-
-
-_PG_POOL = _AdbcPostgresPool()
-
-
 def close_adbc_connections() -> None:
-    """Close the idle ADBC PostgreSQL connections (call it in the app's shutdown hook)."""
-    _PG_POOL.close_all()
+    """Close the kept ADBC PostgreSQL connections (the application's, api.db)."""
+    from api.db import close_arrow_connections
+
+    close_arrow_connections()
 
 
 # --------------------------------------------------------------------------
@@ -284,17 +241,19 @@ def _read_sqlite_parallel(path: str, campaign: str, partitions: int) -> pl.DataF
 
 
 def _read_postgres_parallel(dsn: str, campaign: str, partitions: int) -> pl.DataFrame:
-    """Blocking. ``partitions`` pooled ADBC connections sharing one exported snapshot."""
+    """Blocking. ``partitions`` kept ADBC connections (api.db's) sharing one exported snapshot."""
+    from api.db import acquire_postgres_arrow, release_postgres_arrow
+
     if partitions <= 1:
-        conn = _PG_POOL.acquire(dsn)
+        conn, _ = acquire_postgres_arrow(dsn)
         broken = True
         try:
             out = _fetch(conn, POSTGRES_SQL, [campaign])
             broken = False
             return out
         finally:
-            _PG_POOL.release(dsn, conn, broken=broken)
-    conns = [_PG_POOL.acquire(dsn) for _ in range(partitions)]
+            release_postgres_arrow(dsn, conn, broken=broken)
+    conns = [acquire_postgres_arrow(dsn)[0] for _ in range(partitions)]
     broken = True
     try:
         with conns[0].cursor() as cur:
@@ -317,7 +276,7 @@ def _read_postgres_parallel(dsn: str, campaign: str, partitions: int) -> pl.Data
         return pl.concat([to_responses_schema(r) for r in results], rechunk=False)  # type: ignore[arg-type]
     finally:
         for conn in conns:
-            _PG_POOL.release(dsn, conn, broken=broken)
+            release_postgres_arrow(dsn, conn, broken=broken)
 
 
 async def campaign_responses_frame(campaign_id: Any, *, partitions: int = DEFAULT_PARTITIONS) -> pl.DataFrame:

@@ -22,7 +22,7 @@ reinterpretation and lookups, no Python loop over answers). Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -44,6 +44,18 @@ PACKED_SCHEMA: dict[str, pl.DataType] = {
 def layout(practice_keys: Sequence[str]) -> list[str]:
     """The positions of the codes: the campaign's practices, each once, in their pinned order."""
     return list(dict.fromkeys(practice_keys))
+
+
+def answers_from_rows(rows: Iterable[Mapping[str, object]]) -> dict[str, dict[str, str]]:
+    """``response_answer``-shaped rows (practice_key, answer, level, importance) of one response →
+    the ``{practice_key: {"answer", "importance"}}`` that :func:`encode` takes."""
+    return {
+        str(r["practice_key"]): {
+            "answer": str(r["level"]) if r["answer"] == ANSWER_LEVEL else str(r["answer"]),
+            "importance": str(r["importance"]) if r["importance"] is not None else "",
+        }
+        for r in rows
+    }
 
 
 def encode(answers: Mapping[str, Mapping[str, object]], practice_keys: Sequence[str]) -> tuple[str, str]:
@@ -83,8 +95,7 @@ def _lookup(mapping: Mapping[str, object], dtype: pl.DataType) -> pl.Series:
 
 
 _ANSWERS = _lookup({**{c: ANSWER_LEVEL for c in _LEVEL_CODES}, "d": ANSWER_DONT_KNOW, "n": ANSWER_NOT_CONCERNED}, pl.String())
-_LEVEL = _lookup({c: int(c) for c in _LEVEL_CODES}, pl.Int8())
-_IMPORTANCE = _lookup({c: int(c) for c in _LEVEL_CODES}, pl.Int8())
+_LEVEL = _lookup({c: int(c) for c in _LEVEL_CODES}, pl.Int8())  # levels and importances share the 1–5 codes
 _VALID_ANSWER = _lookup({**{c: True for c in _LEVEL_CODES}, "d": True, "n": True, NO_ANSWER: True}, pl.Boolean())
 _VALID_IMPORTANCE = _lookup({**{c: True for c in _LEVEL_CODES}, NO_ANSWER: True}, pl.Boolean())
 
@@ -137,9 +148,9 @@ def decode(rows: pl.DataFrame, practice_keys: Sequence[str]) -> pl.DataFrame:
             "practice_key": pl.Series(keys, dtype=pl.String).cast(pl.Categorical).gather(column),
             "answer": _ANSWERS.cast(pl.Categorical).gather(answers),
             "level": _LEVEL.gather(answers),
-            "importance": _IMPORTANCE.gather(importances),
+            "importance": _LEVEL.gather(importances),
         }
     )
 
 
-__all__ = ["NO_ANSWER", "PACKED_SCHEMA", "decode", "encode", "layout"]
+__all__ = ["NO_ANSWER", "PACKED_SCHEMA", "answers_from_rows", "decode", "encode", "layout"]

@@ -95,13 +95,10 @@ def _pack_missing(packed: pl.DataFrame, campaign_id: uuid.UUID, practice_keys: l
     so their campaign's results never fail; the stored rows are left as they are."""
     [rows] = read_arrow([(_ANSWER_ROWS[engine().engine_type], [str(uuid.UUID(str(campaign_id)))])])
     missing = set(packed.filter(pl.col("answer_codes") == "").get_column("response_id").to_list())
-    answers: dict[str, dict] = {r: {} for r in missing}
+    by_response: dict[str, list[dict]] = {r: [] for r in missing}
     for r in rows.filter(pl.col("response_id").cast(pl.String).is_in(list(missing))).iter_rows(named=True):
-        answers[str(r["response_id"])][r["practice_key"]] = {
-            "answer": str(r["level"]) if r["answer"] == "level" else r["answer"],
-            "importance": str(r["importance"]) if r["importance"] is not None else "",
-        }
-    codes = {rid: answer_codes.encode(a, practice_keys) for rid, a in answers.items()}
+        by_response[str(r["response_id"])].append(r)
+    codes = {rid: answer_codes.encode(answer_codes.answers_from_rows(rs), practice_keys) for rid, rs in by_response.items()}
     filled = pl.DataFrame(
         {"response_id": list(codes), "_a": [c[0] for c in codes.values()], "_i": [c[1] for c in codes.values()]},
         schema={"response_id": pl.String, "_a": pl.String, "_i": pl.String},

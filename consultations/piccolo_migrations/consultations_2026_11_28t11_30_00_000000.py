@@ -21,16 +21,9 @@ DESCRIPTION = "Packed answers on response; response and comment indexes"
 
 
 def _encode(rows: list[dict], practice_keys: list[str]) -> tuple[str, str]:
-    from consultations.answer_codes import encode
+    from consultations.answer_codes import answers_from_rows, encode
 
-    answers = {
-        r["practice_key"]: {
-            "answer": str(r["level"]) if r["answer"] == "level" else r["answer"],
-            "importance": str(r["importance"]) if r["importance"] is not None else "",
-        }
-        for r in rows
-    }
-    return encode(answers, practice_keys)
+    return encode(answers_from_rows(rows), practice_keys)
 
 
 async def backfill_answer_codes() -> int:

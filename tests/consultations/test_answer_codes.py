@@ -12,7 +12,8 @@ import pytest
 from analytics.frames import RESPONSE_KEY_COLUMNS, RESPONSES_SCHEMA
 from consultations import answer_codes, services
 from consultations.results import responses_frame
-from consultations.tables import Response, ResponseAnswer
+from bench.readers import orm_rows_frame  # the answer rows, one ORM row per answer
+from consultations.tables import Response
 from organisations.tables import Membership
 from tests.consultations.factories import build_campaign
 from tests.helpers import sign_up
@@ -133,24 +134,6 @@ def test_codes_that_do_not_fit_the_campaign_are_refused(codes, message):
         answer_codes.decode(rows, KEYS)
 
 
-async def _answer_rows_frame(campaign_id) -> pl.DataFrame:
-    rows = await ResponseAnswer.select(
-        ResponseAnswer.response, ResponseAnswer.campaign_group, ResponseAnswer.practice_key, ResponseAnswer.answer,
-        ResponseAnswer.level, ResponseAnswer.importance,
-    ).where(ResponseAnswer.campaign == campaign_id)
-    return pl.DataFrame(
-        {
-            "response_id": [str(r["response"]) for r in rows],
-            "group_id": [str(r["campaign_group"]) for r in rows],
-            "practice_key": [r["practice_key"] for r in rows],
-            "answer": [r["answer"] for r in rows],
-            "level": [r["level"] for r in rows],
-            "importance": [r["importance"] for r in rows],
-        },
-        schema=RESPONSES_SCHEMA,
-    )
-
-
 async def _campaign_with_varied_answers(client):
     account = await sign_up(client)
     org_id = uuid.UUID(account.org_id)
@@ -174,14 +157,14 @@ async def _campaign_with_varied_answers(client):
 
 async def test_the_analytics_read_equals_the_answer_rows_written_with_it(client):
     setup = await _campaign_with_varied_answers(client)
-    expected = await _answer_rows_frame(setup.campaign_id)
+    expected = await orm_rows_frame(setup.campaign_id)
     assert expected.height > 20 and expected.get_column("answer").n_unique() == 3
     assert _sorted(await responses_frame(setup.campaign_id)).equals(_sorted(expected))
 
 
 async def test_the_migration_packs_the_answers_of_existing_responses(client):
     setup = await _campaign_with_varied_answers(client)
-    expected = await _answer_rows_frame(setup.campaign_id)
+    expected = await orm_rows_frame(setup.campaign_id)
     # Responses stored before the packed columns existed have empty codes (or were written by an
     # older process during an upgrade): the read packs them from their answer rows meanwhile.
     await Response.update({Response.answer_codes: "", Response.importance_codes: ""}, force=True)
@@ -199,7 +182,7 @@ async def test_arrow_reads_survive_a_kept_connection_closed_by_the_server(client
     from api import db
 
     setup = await _campaign_with_varied_answers(client)
-    expected = await _answer_rows_frame(setup.campaign_id)
+    expected = await orm_rows_frame(setup.campaign_id)
     assert _sorted(await responses_frame(setup.campaign_id)).equals(_sorted(expected))
     if db.engine().engine_type == "postgres":
         # Terminate every other backend of this database: the kept ADBC connections die.
