@@ -337,6 +337,7 @@ def theme_stats(
     *,
     by: Sequence[str] = (),
     practice_stats: pl.DataFrame | None = None,
+    count_respondents: bool = True,
 ) -> pl.DataFrame:
     """Theme scores = unweighted mean of the practice means of the theme.
 
@@ -357,8 +358,10 @@ def theme_stats(
     ``by``…, theme_key, theme_number, ``score`` (mean of practice means, null if
     none), ``n_practices`` (practices counted), ``n_practices_theme`` (practices of
     the theme in the framework), ``n`` (distinct responses that gave a level to
-    at least one counted practice), ``mean_importance`` (mean of the practice
-    mean_importance values, when available).
+    at least one counted practice; the one figure that needs a pass over the
+    answers: ``count_respondents=False`` leaves it null, for callers that don't
+    show it), ``mean_importance`` (mean of the practice mean_importance values,
+    when available).
     Practices absent from ``practices`` are ignored.
     """
     by = list(by)
@@ -380,20 +383,23 @@ def theme_stats(
         n_practices=pl.len().cast(pl.Int64),
         mean_importance=pl.col("mean_importance").mean(),
     )
-    # Join on the responses' working dtypes (Categorical keys), then give the keys back as String.
-    counted_keys = counted.select(*by, "practice_key", "theme_key").with_columns(
-        *[pl.col(k).cast(df.schema[k]) for k in [*by, "practice_key"]], pl.col("theme_key").cast(pl.Categorical)
-    )
-    levels = _keys_as_string(
-        df.lazy()
-        .filter(pl.col("answer") == ANSWER_LEVEL)
-        .select("response_id", *by, "practice_key")
-        .join(counted_keys.lazy(), on=[*by, "practice_key"], how="inner")
-        .group_by(theme_keys)
-        .agg(n=pl.col("response_id").n_unique().cast(pl.Int64))
-        .collect(),
-        theme_keys,
-    )
+    if count_respondents:
+        # Join on the responses' working dtypes (Categorical keys), then give the keys back as String.
+        counted_keys = counted.select(*by, "practice_key", "theme_key").with_columns(
+            *[pl.col(k).cast(df.schema[k]) for k in [*by, "practice_key"]], pl.col("theme_key").cast(pl.Categorical)
+        )
+        levels = _keys_as_string(
+            df.lazy()
+            .filter(pl.col("answer") == ANSWER_LEVEL)
+            .select("response_id", *by, "practice_key")
+            .join(counted_keys.lazy(), on=[*by, "practice_key"], how="inner")
+            .group_by(theme_keys)
+            .agg(n=pl.col("response_id").n_unique().cast(pl.Int64))
+            .collect(),
+            theme_keys,
+        )
+    else:
+        levels = pl.DataFrame(schema={**{k: pl.String for k in theme_keys}, "n": pl.Int64})
     themes = prac.group_by("theme_key").agg(
         theme_number=pl.col("theme_number").first(), n_practices_theme=pl.len().cast(pl.Int64)
     )
@@ -401,7 +407,7 @@ def theme_stats(
     out = (
         base.join(scores, on=theme_keys, how="left")
         .join(levels, on=theme_keys, how="left")
-        .with_columns(pl.col("n_practices").fill_null(0), pl.col("n").fill_null(0))
+        .with_columns(pl.col("n_practices").fill_null(0), pl.col("n").fill_null(0) if count_respondents else pl.col("n"))
         .select(*by, "theme_key", "theme_number", "score", "n_practices", "n_practices_theme", "n", "mean_importance")
     )
     return out.sort([*by, "theme_number", "theme_key"])

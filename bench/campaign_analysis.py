@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sqlite3
@@ -96,8 +97,9 @@ def analysis_chain(responses, groups, self_answers, practices) -> dict:
     cmp = an.compare(me, pub.total)
     prio = an.priorities(cmp, pub.by_group, groups)
     matrix = an.materiality(me, pub.by_group, groups)
-    themes_by_group = an.theme_stats(responses, practices, by=["group_id"], practice_stats=pub.by_group)
-    themes_total = an.theme_stats(responses, practices, practice_stats=pub.total)
+    # As the app (consultations/results.py): the theme respondent count is not shown, so not computed.
+    themes_by_group = an.theme_stats(responses, practices, by=["group_id"], practice_stats=pub.by_group, count_respondents=False)
+    themes_total = an.theme_stats(responses, practices, practice_stats=pub.total, count_respondents=False)
     self_themes = an.self_theme_view(me, practices)
     return {
         "published": pub,
@@ -141,13 +143,12 @@ async def _measure_interleaved(
     return out
 
 
-async def run(args: argparse.Namespace, db: scratch_db.ScratchDB, campaign, self_answers, practices) -> dict:
+async def run(args: argparse.Namespace, db: scratch_db.ScratchDB, campaign, expected, self_answers, practices) -> dict:
     # Imported only now: DATABASE_URL is set, Piccolo binds its engine at import.
     from api.db import close_pool, engine, start_pool
     from bench import readers
     from consultations import results as app_results
 
-    expected = campaign.expected_responses_frame()
     cid = campaign.campaign_id
     results: dict = {"read": {}, "read_indexed": {}}
     await start_pool()  # as the app's lifespan does (PostgreSQL pool; no-op on SQLite)
@@ -232,8 +233,8 @@ async def run(args: argparse.Namespace, db: scratch_db.ScratchDB, campaign, self
                 responses, threshold=5, groups=groups
             ),
             "theme_stats by group + overall": lambda: (
-                an.theme_stats(responses, practices, by=["group_id"], practice_stats=pub.by_group),
-                an.theme_stats(responses, practices, practice_stats=pub.total),
+                an.theme_stats(responses, practices, by=["group_id"], practice_stats=pub.by_group, count_respondents=False),
+                an.theme_stats(responses, practices, practice_stats=pub.total, count_respondents=False),
             ),
             "self_view + compare + priorities + materiality + self_theme_view": lambda: (
                 an.compare(an.self_view(self_answers), pub.total),
@@ -397,7 +398,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"generated in {gen_s:.1f} s, loaded in {load_s:.1f} s ({db.database_url})", file=sys.stderr)
         self_answers = generate_self_answers(keys)
-        results = asyncio.run(run(args, db, campaign, self_answers, practices))
+        expected = campaign.expected_responses_frame()
+        # The generated rows (about a million Python tuples) are loaded: let them go before timing.
+        # A server holds no such heap, and every garbage collection would otherwise walk it.
+        campaign.answers.clear()
+        del others
+        gc.collect()
+        results = asyncio.run(run(args, db, campaign, expected, self_answers, practices))
         facts = machine_facts(postgres_version=pg_version)
         print(report(args, results, facts, setup))
         if args.json:

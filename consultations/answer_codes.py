@@ -96,8 +96,8 @@ def _lookup(mapping: Mapping[str, object], dtype: pl.DataType) -> pl.Series:
 
 _ANSWERS = _lookup({**{c: ANSWER_LEVEL for c in _LEVEL_CODES}, "d": ANSWER_DONT_KNOW, "n": ANSWER_NOT_CONCERNED}, pl.String())
 _LEVEL = _lookup({c: int(c) for c in _LEVEL_CODES}, pl.Int8())  # levels and importances share the 1–5 codes
-_VALID_ANSWER = _lookup({**{c: True for c in _LEVEL_CODES}, "d": True, "n": True, NO_ANSWER: True}, pl.Boolean())
-_VALID_IMPORTANCE = _lookup({**{c: True for c in _LEVEL_CODES}, NO_ANSWER: True}, pl.Boolean())
+_ANSWER_BYTES = frozenset(ord(c) for c in (*_LEVEL_CODES, "d", "n", NO_ANSWER))
+_IMPORTANCE_BYTES = frozenset(ord(c) for c in (*_LEVEL_CODES, NO_ANSWER))
 
 
 def _bytes(rows: pl.DataFrame, column: str, width: int) -> pl.Series:
@@ -129,16 +129,14 @@ def decode(rows: pl.DataFrame, practice_keys: Sequence[str]) -> pl.DataFrame:
     ).row(0)
     if any(v != width for v in lengths):
         raise ValueError(f"packed responses: codes must have exactly {width} characters (one per practice)")
-    answers = _bytes(rows, "answer_codes", width)
-    importances = _bytes(rows, "importance_codes", width)
-    if not (_VALID_ANSWER.gather(answers).fill_null(False).all() and _VALID_IMPORTANCE.gather(importances).fill_null(False).all()):
+    codes = pl.DataFrame({"a": _bytes(rows, "answer_codes", width), "i": _bytes(rows, "importance_codes", width)})
+    if not codes.select(_valid(pl.col("a"), _ANSWER_BYTES) & _valid(pl.col("i"), _IMPORTANCE_BYTES)).to_series().all():
         raise ValueError("packed responses: unknown character in the codes")
-    position = pl.int_range(0, rows.height * width, dtype=pl.UInt32, eager=True)
-    given = answers != ord(NO_ANSWER)
-    row = (position // width).filter(given)
-    column = (position % width).filter(given)
-    answers = answers.filter(given)
-    importances = importances.filter(given)
+    # One row per given answer; its position in the flattened codes gives its response and practice.
+    given = codes.with_row_index("position").filter(pl.col("a") != ord(NO_ANSWER))
+    row = given.get_column("position") // width
+    column = given.get_column("position") % width
+    answers = given.get_column("a")
     # Keys come out Categorical (what the analytics work on: analytics.frames.RESPONSE_KEY_COLUMNS),
     # built from small integer positions instead of 400 000 copied strings.
     return pl.DataFrame(
@@ -148,9 +146,16 @@ def decode(rows: pl.DataFrame, practice_keys: Sequence[str]) -> pl.DataFrame:
             "practice_key": pl.Series(keys, dtype=pl.String).cast(pl.Categorical).gather(column),
             "answer": _ANSWERS.cast(pl.Categorical).gather(answers),
             "level": _LEVEL.gather(answers),
-            "importance": _LEVEL.gather(importances),
+            "importance": _LEVEL.gather(given.get_column("i")),
         }
     )
+
+
+def _valid(byte: pl.Expr, allowed: frozenset[int]) -> pl.Expr:
+    """True where ``byte`` is one of ``allowed`` (a few comparisons: cheaper than a lookup per byte)."""
+    level = (byte >= ord(min(_LEVEL_CODES))) & (byte <= ord(max(_LEVEL_CODES)))
+    others = [byte == b for b in sorted(allowed) if chr(b) not in _LEVEL_CODES]
+    return pl.any_horizontal(level, *others)
 
 
 __all__ = ["NO_ANSWER", "PACKED_SCHEMA", "answers_from_rows", "decode", "encode", "layout"]

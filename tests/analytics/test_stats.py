@@ -250,6 +250,16 @@ def test_theme_stats_leaves_out_suppressed_practices():
     assert gov["score"] == 2.0 and gov["n_practices"] == 1 and gov["n"] == 5  # the 3 p2 answers don't count
 
 
+def test_theme_stats_without_respondent_counts_gives_the_same_scores():
+    rng = random.Random(11)
+    df = random_responses(rng, practices=("p1", "p2", "p3"))
+    ps = describe(df, by=["practice_key", "group_id"])
+    full = theme_stats(df, PRACTICES, by=["group_id"], practice_stats=ps)
+    light = theme_stats(df, PRACTICES, by=["group_id"], practice_stats=ps, count_respondents=False)
+    assert light.drop("n").equals(full.drop("n"))
+    assert light["n"].null_count() == light.height and full["n"].null_count() == 0
+
+
 SELF_COLUMNS = ["member_id", "practice_key", "answer", "level", "importance"]
 
 

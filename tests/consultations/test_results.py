@@ -255,3 +255,13 @@ async def test_the_ballot_box_is_scrubbed_after_a_mix_not_after_every_submission
     assert scrubs == []  # below the threshold nothing moved: no VACUUM per submission
     await _answer(setup.links["Salariés"][2], "3")
     assert scrubs == [1]  # the batch of 3 was mixed, then the box scrubbed once
+
+
+def test_the_campaign_id_reaches_the_results_sql_only_as_a_uuid():
+    from consultations import results
+
+    sql, params = results._statement(results._SQL[results.engine().engine_type][0], uuid.UUID(int=7))
+    assert "00000000-0000-0000-0000-000000000007" in sql + "".join(params)
+    for forged in ("x' OR '1'='1", "00000000-0000-0000-0000-000000000007'; DROP TABLE response; --"):
+        with pytest.raises(ValueError):
+            results._statement(results._SQL["postgres"][0], forged)
