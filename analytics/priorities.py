@@ -88,28 +88,40 @@ def weighted_by_group(
     non-null value and weight > 0; null if none), n_groups (groups counted),
     sorted by practice_key.
     """
-    require_columns(perception_by_group, ["practice_key", "group_id", value_col, "suppressed"], "perception_by_group")
+    return _weighted_means(perception_by_group, groups, {value_col: "value"}).rename({"n_value": "n_groups"})
+
+
+def _weighted_means(perception_by_group: pl.DataFrame, groups: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """:func:`weighted_by_group` of several figures at once: ``columns`` maps each input column to
+    its output name; each output ``name`` comes with ``n_<name>``, the groups it counts."""
+    require_columns(perception_by_group, ["practice_key", "group_id", *columns, "suppressed"], "perception_by_group")
     g = _check_groups(groups)
     missing = set(perception_by_group["group_id"].unique().to_list()) - set(g["group_id"].to_list())
     if missing:
         raise ValueError(f"groups: missing group_id {sorted(missing)[:5]}")
-    rows = (
-        perception_by_group.select("practice_key", "group_id", pl.col(value_col).cast(pl.Float64).alias("_x"), "suppressed")
-        .join(g, on="group_id", how="left")
+    counted = (
+        perception_by_group.lazy()
+        .select("practice_key", "group_id", *[pl.col(c).cast(pl.Float64) for c in columns], "suppressed")
+        .join(g.lazy(), on="group_id", how="left")
+        .filter(~pl.col("suppressed") & (pl.col("weight") > 0))
+        .sort("practice_key", "group_id")  # the same order of addition whatever the input order
     )
-    counted = rows.filter(~pl.col("suppressed") & pl.col("_x").is_not_null() & (pl.col("weight") > 0)).sort(
-        "practice_key", "group_id"
-    )
-    agg = counted.group_by("practice_key").agg(
-        value=(pl.col("_x") * pl.col("weight")).sum() / pl.col("weight").sum(),
-        n_groups=pl.len().cast(pl.Int64),
-    )
-    keys = perception_by_group.select("practice_key").unique()
+    aggs = []
+    for column, name in columns.items():
+        has = pl.col(column).is_not_null()
+        aggs += [
+            ((pl.col(column) * pl.col("weight")).filter(has).sum() / pl.col("weight").filter(has).sum()).alias(name),
+            has.sum().cast(pl.Int64).alias(f"n_{name}"),
+        ]
+    agg = counted.group_by("practice_key").agg(aggs)
+    keys = perception_by_group.lazy().select("practice_key").unique()
     return (
         keys.join(agg, on="practice_key", how="left")
-        .with_columns(pl.col("n_groups").fill_null(0))
-        .select("practice_key", "value", "n_groups")
+        .with_columns(pl.col(f"n_{name}").fill_null(0) for name in columns.values())
+        .with_columns(pl.when(pl.col(f"n_{name}") > 0).then(pl.col(name)).alias(name) for name in columns.values())
+        .select("practice_key", *[c for name in columns.values() for c in (name, f"n_{name}")])
         .sort("practice_key")
+        .collect()
     )
 
 
@@ -289,16 +301,12 @@ def materiality(
     respondent equally. Both are documented in docs/analytics.md.
     """
     require_columns(self_view, ["practice_key", "self_importance"], "self_view")
-    imp = weighted_by_group(perception_by_group, groups, value_col="mean_importance").rename(
-        {"value": "importance_stakeholders"}
-    )
-    lvl = weighted_by_group(perception_by_group, groups, value_col="mean").select(
-        "practice_key", pl.col("value").alias("perceived_level")
-    )
+    weighted = _weighted_means(
+        perception_by_group, groups, {"mean_importance": "importance_stakeholders", "mean": "perceived_level"}
+    ).select("practice_key", "importance_stakeholders", pl.col("n_importance_stakeholders").alias("n_groups"), "perceived_level")
     sv = self_view.select("practice_key", pl.col("self_importance").cast(pl.Float64).alias("importance_org"))
     out = (
-        sv.join(imp, on="practice_key", how="full", coalesce=True)
-        .join(lvl, on="practice_key", how="full", coalesce=True)
+        sv.join(weighted, on="practice_key", how="full", coalesce=True)
         .with_columns(pl.col("n_groups").fill_null(0))
         .select("practice_key", "importance_org", "importance_stakeholders", "perceived_level", "n_groups")
     )

@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -283,11 +283,21 @@ async def _campaign_results(organisation_id: uuid.UUID, campaign_id: uuid.UUID, 
     if campaign["status"] not in ("closed", "archived"):
         return CampaignResults(campaign=campaign, published=False)
 
+    # The team's view of a diagnosis is read and computed once per page: the latest diagnosis is
+    # usually also the last point of the trends.
+    views: dict[uuid.UUID, asyncio.Future] = {}
+
+    def diagnosis_view(diagnosis_id: uuid.UUID) -> asyncio.Future:
+        if diagnosis_id not in views:
+            views[diagnosis_id] = asyncio.ensure_future(_diagnosis_view(diagnosis_id))
+            tasks.append(views[diagnosis_id])
+        return views[diagnosis_id]
+
     async def own_view():
         diagnosis = await latest_diagnosis(organisation_id)
         if diagnosis is None:
-            return None, pl.DataFrame(schema=SELF_ANSWERS_SCHEMA)
-        return diagnosis, await self_answers_frame(diagnosis_id=diagnosis["id"])
+            return None, self_view(pl.DataFrame(schema=SELF_ANSWERS_SCHEMA))
+        return diagnosis, await diagnosis_view(diagnosis["id"])
 
     async def priority_marks():
         return {m["practice_key"]: m["state"] for m in await PriorityMark.select().where(PriorityMark.campaign == campaign_id)}
@@ -296,22 +306,23 @@ async def _campaign_results(organisation_id: uuid.UUID, campaign_id: uuid.UUID, 
     # The trends (older diagnoses and campaigns) are read on the event loop meanwhile; they wait
     # for this campaign's published totals only at the end.
     this_total: asyncio.Future = asyncio.get_running_loop().create_future()
-    trends = asyncio.ensure_future(organisation_trends(organisation_id=organisation_id, published={campaign_id: this_total}))
+    trends = asyncio.ensure_future(
+        organisation_trends(organisation_id=organisation_id, published={campaign_id: this_total}, self_views=diagnosis_view)
+    )
     tasks.append(trends)
     if campaign_id in _FIGURES:
-        groups, (diagnosis, self_answers), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
+        groups, (diagnosis, mine), marks = await asyncio.gather(groups_frame(campaign_id), own_view(), priority_marks())
         figures = await stakeholder_figures(campaign, groups)
     else:
         # Not analysed yet: the answers are read in a worker thread while the small reads run on
         # the event loop, then analysed in a worker thread (Polars releases the GIL).
-        (responses, raw_comments), groups, (diagnosis, self_answers), marks = await asyncio.gather(
+        (responses, raw_comments), groups, (diagnosis, mine), marks = await asyncio.gather(
             responses_and_comments(campaign_id, campaign["practice_keys"] or []), groups_frame(campaign_id), own_view(),
             priority_marks(),
         )
         figures = _remember(campaign_id, await asyncio.to_thread(_analyse, campaign, groups, practices, responses, raw_comments))
     this_total.set_result(figures.published.total)
     published = figures.published
-    mine = self_view(self_answers)
     comparison = compare(mine, published.total)
     ranked = priorities(comparison, published.by_group, groups)
     matrix = materiality(mine, published.by_group, groups)
@@ -416,27 +427,40 @@ async def _campaign_results(organisation_id: uuid.UUID, campaign_id: uuid.UUID, 
         if m["practice_key"] in info:
             results.materiality.append({**m, "label": info[m["practice_key"]]["org_label"], "mark": marks_by_key[m["practice_key"]]})
     results.materiality.sort(key=lambda m: tuple(int(x) for x in m["mark"].split(".")))
-    for c in figures.comments.to_dicts():
-        if c["practice_key"] in info:
-            results.comments.append({"group_name": names[c["group_id"]]["name"], "practice": info[c["practice_key"]]["label"], "comment": c["comment"]})
+    # Thousands of comments on a large campaign: labelled by two joins, turned into dicts once.
+    results.comments = (
+        figures.comments.join(groups.select("group_id", "group_name"), on="group_id", how="inner", maintain_order="left")
+        .join(practices.select("practice_key", pl.col("label").alias("practice")), on="practice_key", how="inner", maintain_order="left")
+        .select("group_name", "practice", "comment")
+        .to_dicts()
+    )
     results.trends = await trends
     return results
 
 
+async def _diagnosis_view(diagnosis_id: uuid.UUID) -> pl.DataFrame:
+    """The team's self view (analytics.self_view) of one diagnosis."""
+    return self_view(await self_answers_frame(diagnosis_id=diagnosis_id))
+
+
 async def organisation_trends(
-    *, organisation_id: uuid.UUID, published: dict[uuid.UUID, pl.DataFrame | Awaitable[pl.DataFrame]] | None = None
+    *,
+    organisation_id: uuid.UUID,
+    published: dict[uuid.UUID, pl.DataFrame | Awaitable[pl.DataFrame]] | None = None,
+    self_views: Callable[[uuid.UUID], Awaitable[pl.DataFrame]] = _diagnosis_view,
 ) -> list[dict]:
     """Theme scores across the organisation's closed diagnoses and campaigns (practices matched by key).
 
     ``published``: per-practice published totals already computed or being computed (campaign id →
-    frame, or an awaitable of it), reused instead of reading and analysing those campaigns again."""
+    frame, or an awaitable of it), reused instead of reading and analysing those campaigns again;
+    ``self_views``: gives a diagnosis's self view (shared with the caller's own reads)."""
     published = published or {}
     frames = []
     diagnoses = await Diagnosis.select(Diagnosis.id, Diagnosis.title, Diagnosis.opened_at).where(
         (Diagnosis.organisation == organisation_id) & (Diagnosis.status == "closed")
     ).order_by(Diagnosis.opened_at)
     for order, d in enumerate(diagnoses):
-        view = self_view(await self_answers_frame(diagnosis_id=d["id"]))
+        view = await self_views(d["id"])
         frames.append(_snapshot(view.select("practice_key", pl.col("self_mean").alias("mean")), d["title"], order, "diagnostic"))
     campaigns = await Campaign.select(
         Campaign.id, Campaign.title, Campaign.status, Campaign.threshold, Campaign.referentiel_key,
