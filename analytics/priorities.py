@@ -100,29 +100,22 @@ def _weighted_means(perception_by_group: pl.DataFrame, groups: pl.DataFrame, col
     if missing:
         raise ValueError(f"groups: missing group_id {sorted(missing)[:5]}")
     counted = (
-        perception_by_group.lazy()
-        .select("practice_key", "group_id", *[pl.col(c).cast(pl.Float64) for c in columns], "suppressed")
-        .join(g.lazy(), on="group_id", how="left")
+        perception_by_group.select("practice_key", "group_id", *[pl.col(c).cast(pl.Float64) for c in columns], "suppressed")
+        .join(g, on="group_id", how="left")
         .filter(~pl.col("suppressed") & (pl.col("weight") > 0))
-        .sort("practice_key", "group_id")  # the same order of addition whatever the input order
+        .sort("practice_key", "group_id")  # eager: the same order of addition whatever the input order
     )
-    aggs = []
+    out = perception_by_group.select("practice_key").unique()
     for column, name in columns.items():
-        has = pl.col(column).is_not_null()
-        aggs += [
-            ((pl.col(column) * pl.col("weight")).filter(has).sum() / pl.col("weight").filter(has).sum()).alias(name),
-            has.sum().cast(pl.Int64).alias(f"n_{name}"),
-        ]
-    agg = counted.group_by("practice_key").agg(aggs)
-    keys = perception_by_group.lazy().select("practice_key").unique()
-    return (
-        keys.join(agg, on="practice_key", how="left")
-        .with_columns(pl.col(f"n_{name}").fill_null(0) for name in columns.values())
-        .with_columns(pl.when(pl.col(f"n_{name}") > 0).then(pl.col(name)).alias(name) for name in columns.values())
-        .select("practice_key", *[c for name in columns.values() for c in (name, f"n_{name}")])
-        .sort("practice_key")
-        .collect()
-    )
+        # Each figure over its own rows (those with a value), so its sums are the ones a lone
+        # weighted_by_group would compute, bit for bit.
+        agg = (
+            counted.filter(pl.col(column).is_not_null())
+            .group_by("practice_key")
+            .agg(((pl.col(column) * pl.col("weight")).sum() / pl.col("weight").sum()).alias(name), pl.len().cast(pl.Int64).alias(f"n_{name}"))
+        )
+        out = out.join(agg, on="practice_key", how="left").with_columns(pl.col(f"n_{name}").fill_null(0))
+    return out.select("practice_key", *[c for name in columns.values() for c in (name, f"n_{name}")]).sort("practice_key")
 
 
 def _reason(row: dict, cfg: PriorityConfig) -> str:

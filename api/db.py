@@ -111,7 +111,7 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 _ADBC_IDLE: dict[str, queue.SimpleQueue] = {}
 _ADBC_LOCK = threading.Lock()
-ADBC_MAX_IDLE = 4
+ADBC_MAX_IDLE = 8  # a cold results page reads answers and comments on two at once
 
 
 def _adbc_connect_postgres(dsn: str):
@@ -134,13 +134,14 @@ def release_postgres_arrow(dsn: str, conn: Any, *, broken: bool = False) -> None
     """Keep a connection for the next read (a few at most), or close it (always when broken)."""
     with _ADBC_LOCK:
         idle = _ADBC_IDLE.setdefault(dsn, queue.SimpleQueue())
-    if broken or idle.qsize() >= ADBC_MAX_IDLE:
+        keep = not broken and idle.qsize() < ADBC_MAX_IDLE
+        if keep:
+            idle.put(conn)
+    if not keep:
         try:
             conn.close()
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
-        return
-    idle.put(conn)
 
 
 def read_arrow(statements: list[tuple[str, list]]) -> list:

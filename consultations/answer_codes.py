@@ -123,6 +123,8 @@ def decode(rows: pl.DataFrame, practice_keys: Sequence[str]) -> pl.DataFrame:
         raise ValueError(f"packed responses: missing column(s) {missing}")
     if rows.height == 0 or width == 0:
         return pl.DataFrame(schema=RESPONSES_SCHEMA).with_columns(pl.col(c).cast(pl.Categorical) for c in RESPONSE_KEY_COLUMNS)
+    if rows.select(pl.col("answer_codes").is_null().any() | pl.col("importance_codes").is_null().any()).item():
+        raise ValueError("packed responses: codes missing (null)")
     lengths = rows.select(
         a=pl.col("answer_codes").str.len_bytes().min(), b=pl.col("answer_codes").str.len_bytes().max(),
         c=pl.col("importance_codes").str.len_bytes().min(), d=pl.col("importance_codes").str.len_bytes().max(),

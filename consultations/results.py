@@ -79,8 +79,8 @@ def _statement(sql: str, campaign_id: uuid.UUID) -> tuple[str, list]:
     among 0-9, a-f and '-', so nothing else can reach the SQL."""
     campaign = str(uuid.UUID(str(campaign_id)))
     if engine().engine_type == "sqlite":
-        return sql.format(campaign="?"), [campaign]
-    return sql.format(campaign=f"'{campaign}'::uuid"), []
+        return sql.replace("{campaign}", "?"), [campaign]
+    return sql.replace("{campaign}", f"'{campaign}'::uuid"), []
 
 
 def _read_answers(campaign_id: uuid.UUID, practice_keys: list[str]) -> pl.DataFrame:

@@ -1,7 +1,9 @@
 import polars as pl
 import pytest
 
-from analytics.priorities import PriorityConfig, materiality, priorities
+import random
+
+from analytics.priorities import PriorityConfig, materiality, priorities, weighted_by_group
 
 GROUPS = pl.DataFrame(
     {
@@ -110,3 +112,31 @@ def test_materiality_zero_weight_group_is_ignored():
     sv = pl.DataFrame({"practice_key": ["a"], "self_importance": [3.0]})
     out = materiality(sv, BY_GROUP, groups)
     assert out.filter(pl.col("practice_key") == "a")["importance_stakeholders"][0] == 5.0
+
+
+def _random_cells(rng: random.Random, practices: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]:
+    groups = pl.DataFrame({"group_id": [f"g{i}" for i in range(7)], "weight": [rng.choice([0.5, 1.0, 1.7, 3.0, 6.0]) for _ in range(7)]})
+    rows = []
+    for p in range(practices):
+        for g in range(7):
+            hidden = rng.random() < 0.15
+            value = None if hidden or rng.random() < 0.1 else rng.randint(100, 500) / 100 + 1 / 3
+            importance = None if hidden or rng.random() < 0.1 else rng.randint(100, 500) / 100 + 1 / 7
+            rows.append({"practice_key": f"p{p:02d}", "group_id": f"g{g}", "mean": value, "mean_importance": importance, "suppressed": hidden})
+    return pl.DataFrame(rows), groups
+
+
+def test_weighted_figures_do_not_depend_on_the_order_of_the_rows():
+    """Bit for bit: the same cells in another order give the same floats (same order of addition)."""
+    rng = random.Random(3)
+    for trial in range(20):
+        cells, groups = _random_cells(rng)
+        shuffled = cells.sample(fraction=1.0, shuffle=True, seed=trial)
+        for column in ("mean", "mean_importance"):
+            assert weighted_by_group(cells, groups, value_col=column).equals(weighted_by_group(shuffled, groups, value_col=column))
+        self_view = pl.DataFrame({"practice_key": [f"p{p:02d}" for p in range(30)], "self_importance": [3.0] * 30})
+        matrix = materiality(self_view, cells, groups)
+        assert matrix.equals(materiality(self_view, shuffled, groups))
+        # The matrix's two axes are exactly what weighted_by_group gives for each figure.
+        level = weighted_by_group(cells, groups, value_col="mean")
+        assert matrix.get_column("perceived_level").equals(level.get_column("value"), check_names=False)

@@ -134,6 +134,19 @@ def test_codes_that_do_not_fit_the_campaign_are_refused(codes, message):
         answer_codes.decode(rows, KEYS)
 
 
+@pytest.mark.parametrize("column", ["answer_codes", "importance_codes"])
+def test_a_response_without_codes_among_others_is_refused_not_shifted(column):
+    full = {"answer_codes": "3" * 13, "importance_codes": "." * 13}
+    rows = pl.DataFrame(
+        [{"response_id": "r1", "group_id": "g", **full},
+         {"response_id": "r2", "group_id": "g", **full, column: None},
+         {"response_id": "r3", "group_id": "g", **full}],
+        schema=answer_codes.PACKED_SCHEMA,
+    )
+    with pytest.raises(ValueError, match="codes missing"):
+        answer_codes.decode(rows, KEYS)
+
+
 async def _campaign_with_varied_answers(client):
     account = await sign_up(client)
     org_id = uuid.UUID(account.org_id)
@@ -199,3 +212,30 @@ async def test_arrow_reads_survive_a_kept_connection_closed_by_the_server(client
         assert kept == 0  # SQLite connections are opened per read, never kept
     db.close_arrow_connections()
     assert db._ADBC_IDLE == {}
+
+
+def test_released_arrow_connections_are_kept_up_to_the_cap_and_the_rest_closed():
+    import threading
+
+    from api import db
+
+    class Fake:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    dsn = f"postgresql://fake/{uuid.uuid4()}"
+    conns = [Fake() for _ in range(db.ADBC_MAX_IDLE + 6)]
+    threads = [threading.Thread(target=db.release_postgres_arrow, args=(dsn, c)) for c in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sum(not c.closed for c in conns) == db.ADBC_MAX_IDLE == db._ADBC_IDLE[dsn].qsize()
+        broken = Fake()
+        db.release_postgres_arrow(dsn, broken, broken=True)
+        assert broken.closed and db._ADBC_IDLE[dsn].qsize() == db.ADBC_MAX_IDLE
+    finally:
+        db._ADBC_IDLE.pop(dsn, None)
