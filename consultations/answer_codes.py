@@ -46,16 +46,21 @@ def layout(practice_keys: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(practice_keys))
 
 
-def answers_from_rows(rows: Iterable[Mapping[str, object]]) -> dict[str, dict[str, str]]:
-    """``response_answer``-shaped rows (practice_key, answer, level, importance) of one response →
-    the ``{practice_key: {"answer", "importance"}}`` that :func:`encode` takes."""
-    return {
-        str(r["practice_key"]): {
-            "answer": str(r["level"]) if r["answer"] == ANSWER_LEVEL else str(r["answer"]),
-            "importance": str(r["importance"]) if r["importance"] is not None else "",
-        }
-        for r in rows
-    }
+def encode_responses(
+    rows: Iterable[Mapping[str, object]], practice_keys: Sequence[str], response_ids: Iterable[object]
+) -> dict[str, tuple[str, str]]:
+    """The codes of each of ``response_ids`` (as text) from its ``response_answer``-shaped rows
+    (response_id, practice_key, answer, level, importance); a response without rows gets codes of
+    "." only. For responses written before the packed columns (migration, read-time fallback)."""
+    answers: dict[str, dict[str, dict[str, str]]] = {str(r): {} for r in response_ids}
+    for r in rows:
+        given = answers.get(str(r["response_id"]))
+        if given is not None:
+            given[str(r["practice_key"])] = {
+                "answer": str(r["level"]) if r["answer"] == ANSWER_LEVEL else str(r["answer"]),
+                "importance": str(r["importance"]) if r["importance"] is not None else "",
+            }
+    return {response: encode(given, practice_keys) for response, given in answers.items()}
 
 
 def encode(answers: Mapping[str, Mapping[str, object]], practice_keys: Sequence[str]) -> tuple[str, str]:
@@ -160,4 +165,4 @@ def _valid(byte: pl.Expr, allowed: frozenset[int]) -> pl.Expr:
     return pl.any_horizontal(level, *others)
 
 
-__all__ = ["NO_ANSWER", "PACKED_SCHEMA", "answers_from_rows", "decode", "encode", "layout"]
+__all__ = ["NO_ANSWER", "PACKED_SCHEMA", "decode", "encode", "encode_responses", "layout"]

@@ -99,9 +99,10 @@ def _read_comments(campaign_id: uuid.UUID) -> pl.DataFrame:
 
 
 _ANSWER_ROWS = {
-    "sqlite": "SELECT response AS response_id, practice_key, answer, level, importance FROM response_answer WHERE campaign = ?",
+    "sqlite": "SELECT response AS response_id, practice_key, answer, level, importance "
+    "FROM response_answer WHERE campaign = {campaign}",
     "postgres": "SELECT response::text AS response_id, practice_key, answer, level, importance "
-    "FROM response_answer WHERE campaign = $1::uuid",
+    "FROM response_answer WHERE campaign = {campaign}",
 }
 
 
@@ -109,12 +110,10 @@ def _pack_missing(packed: pl.DataFrame, campaign_id: uuid.UUID, practice_keys: l
     """Responses without codes (written by a process older than the packed columns, e.g. during a
     rolling upgrade, after the migration filled the others) are packed here from their answer rows,
     so their campaign's results never fail; the stored rows are left as they are."""
-    [rows] = read_arrow([(_ANSWER_ROWS[engine().engine_type], [str(uuid.UUID(str(campaign_id)))])])
-    missing = set(packed.filter(pl.col("answer_codes") == "").get_column("response_id").to_list())
-    by_response: dict[str, list[dict]] = {r: [] for r in missing}
-    for r in rows.filter(pl.col("response_id").cast(pl.String).is_in(list(missing))).iter_rows(named=True):
-        by_response[str(r["response_id"])].append(r)
-    codes = {rid: answer_codes.encode(answer_codes.answers_from_rows(rs), practice_keys) for rid, rs in by_response.items()}
+    [rows] = read_arrow([_statement(_ANSWER_ROWS[engine().engine_type], campaign_id)])
+    missing = packed.filter(pl.col("answer_codes") == "").get_column("response_id")
+    rows = rows.filter(pl.col("response_id").cast(pl.String).is_in(missing.implode()))
+    codes = answer_codes.encode_responses(rows.iter_rows(named=True), practice_keys, missing.to_list())
     filled = pl.DataFrame(
         {"response_id": list(codes), "_a": [c[0] for c in codes.values()], "_i": [c[1] for c in codes.values()]},
         schema={"response_id": pl.String, "_a": pl.String, "_i": pl.String},

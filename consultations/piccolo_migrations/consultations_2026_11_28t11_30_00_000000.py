@@ -20,14 +20,10 @@ VERSION = "1.38.0"
 DESCRIPTION = "Packed answers on response; response and comment indexes"
 
 
-def _encode(rows: list[dict], practice_keys: list[str]) -> tuple[str, str]:
-    from consultations.answer_codes import answers_from_rows, encode
-
-    return encode(answers_from_rows(rows), practice_keys)
-
-
 async def backfill_answer_codes() -> int:
     """Pack the answers of every response whose codes are empty. Returns the number of responses filled."""
+    from consultations.answer_codes import encode_responses
+
     engine = engine_finder()
     sqlite = engine.engine_type == "sqlite"
     p1, p2, p3 = ("?", "?", "?") if sqlite else ("$1", "$2", "$3")
@@ -37,21 +33,19 @@ async def backfill_answer_codes() -> int:
         keys = campaign["practice_keys"]
         keys = json.loads(keys) if isinstance(keys, str) else (keys or [])
         answers = await engine._run_in_new_connection(
-            "SELECT a.response AS response, a.practice_key AS practice_key, a.answer AS answer, a.level AS level, "
+            "SELECT a.response AS response_id, a.practice_key AS practice_key, a.answer AS answer, a.level AS level, "
             "a.importance AS importance FROM response_answer a JOIN response r ON r.id = a.response "
             f"WHERE r.campaign = {p1} AND r.answer_codes = ''",
             [campaign["id"]],
         )
-        by_response: dict[object, list[dict]] = {}
-        for row in answers:
-            by_response.setdefault(row["response"], []).append(row)
         empty = await engine._run_in_new_connection(
             f"SELECT id FROM response WHERE campaign = {p1} AND answer_codes = ''", [campaign["id"]]
         )
+        codes = encode_responses(answers, keys, [row["id"] for row in empty])
         for row in empty:
-            codes = _encode(by_response.get(row["id"], []), keys)
             await engine._run_in_new_connection(
-                f"UPDATE response SET answer_codes = {p1}, importance_codes = {p2} WHERE id = {p3}", [*codes, row["id"]]
+                f"UPDATE response SET answer_codes = {p1}, importance_codes = {p2} WHERE id = {p3}",
+                [*codes[str(row["id"])], row["id"]],
             )
             filled += 1
     return filled
